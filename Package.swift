@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "seqtool",
+    products: [
+        .library(name: "AudioIO", targets: ["AudioIO"]),
+        .library(name: "Windowing", targets: ["Windowing"]),
+        .library(name: "Spectral", targets: ["Spectral"]),
+        .library(name: "TCN", targets: ["TCN"]),
+        .executable(name: "seqtool", targets: ["seqtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // MARK: C libraries (thin system-library targets; only the owning Swift module imports them)
+        .systemLibrary(
+            name: "CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFFTW",
+            pkgConfig: "fftw3f",
+            providers: [.apt(["libfftw3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Library modules (each imports only the stages to its left)
+        .target(name: "AudioIO", dependencies: ["CSndFile"]),
+        .target(name: "Windowing"),
+        .target(name: "Spectral", dependencies: ["AudioIO", "Windowing", "CFFTW", "COpenBLAS"]),
+        .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS"]),
+
+        // MARK: Command-line tool
+        .executableTarget(
+            name: "seqtool",
+            dependencies: [
+                "AudioIO", "Windowing", "Spectral", "TCN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestSupport"]),
+        .testTarget(name: "WindowingTests", dependencies: ["Windowing", "TestSupport"]),
+        .testTarget(name: "SpectralTests", dependencies: ["Spectral", "TestSupport"]),
+        .testTarget(name: "TCNTests", dependencies: ["TCN", "TestSupport"]),
+        .testTarget(name: "seqtoolTests", dependencies: ["seqtool", "AudioIO", "Windowing", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

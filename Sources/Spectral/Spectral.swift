@@ -1,0 +1,1 @@
+// The Spectral module. See README.md for where it sits in the pipeline.

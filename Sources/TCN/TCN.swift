@@ -1,0 +1,1 @@
+// The TCN module. See README.md for where it sits in the pipeline.

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds with warnings as errors, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build --build-tests -Xswiftc -warnings-as-errors
+swift test --skip-build --parallel
