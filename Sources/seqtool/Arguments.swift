@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+
+/// A length given in seconds (`1s`, `0.5s`, `250ms`) or in samples (`16000`, `400samples`).
+struct TimeSpan: ExpressibleByArgument, Equatable, CustomStringConvertible {
+    enum Unit: Equatable { case seconds, samples }
+    let value: Double
+    let unit: Unit
+
+    init(seconds: Double) {
+        value = seconds
+        unit = .seconds
+    }
+
+    init(samples: Int) {
+        value = Double(samples)
+        unit = .samples
+    }
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let suffixes: [(String, Unit, Double)] = [
+            ("ms", .seconds, 0.001), ("samples", .samples, 1), ("s", .seconds, 1),
+        ]
+        for (suffix, unit, scale) in suffixes where text.hasSuffix(suffix) {
+            guard let number = Double(text.dropLast(suffix.count)), number.isFinite, number > 0 else { return nil }
+            if unit == .samples && number.rounded() != number { return nil }
+            self.value = number * scale
+            self.unit = unit
+            return
+        }
+        guard let number = Int(text), number > 0 else { return nil }
+        self.value = Double(number)
+        self.unit = .samples
+    }
+
+    /// The length in samples at `sampleRate` (seconds are rounded to the nearest sample).
+    func samples(at sampleRate: Double) -> Int {
+        unit == .samples ? Int(value) : Int((value * sampleRate).rounded())
+    }
+
+    var description: String { unit == .samples ? "\(Int(value)) samples" : "\(value) s" }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// An overlap ratio: `50%`, `0.5` or `20 %`; must be in [0, 1).
+struct Overlap: ExpressibleByArgument, Equatable {
+    let fraction: Double
+
+    init(fraction: Double) { self.fraction = fraction }
+
+    init?(argument: String) {
+        var text = argument.replacingOccurrences(of: " ", with: "")
+        var scale = 1.0
+        if text.hasSuffix("%") {
+            text.removeLast()
+            scale = 0.01
+        }
+        guard let number = Double(text) else { return nil }
+        let fraction = number * scale
+        guard fraction >= 0, fraction < 1 else { return nil }
+        self.fraction = fraction
+    }
+}
