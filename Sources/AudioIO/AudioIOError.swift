@@ -24,6 +24,8 @@ public enum AudioIOError: Error, Sendable, Equatable {
     case ioFailure(path: String, reason: String)
     /// The requested output format or subtype cannot be written.
     case unsupportedFormat(path: String, format: String)
+    /// libsndfile recognises the container but cannot decode its encoding (e.g. an unknown WAV format tag).
+    case unsupportedEncoding(path: String, reason: String)
 
     // MARK: Text data (sensor CSV, .ts, label files)
     /// A malformed row or value at a given line (1-based).
@@ -62,6 +64,8 @@ extension AudioIOError: LocalizedError, CustomStringConvertible {
             return "\(path): I/O failure: \(reason)"
         case .unsupportedFormat(let path, let format):
             return "\(path): cannot write format \(format)"
+        case .unsupportedEncoding(let path, let reason):
+            return "\(path): unsupported encoding: \(reason)"
         case .badRow(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
         case .missingColumn(let path, let column, let available):

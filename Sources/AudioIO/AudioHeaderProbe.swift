@@ -1,0 +1,179 @@
+import Foundation
+
+/// What a WAV / RF64 / AIFF container header declares, read from the file's own bytes.
+///
+/// libsndfile opens a WAV or AIFF cut short without any error and simply reports fewer frames, so a damaged
+/// download would pass unnoticed. The probe walks the RIFF (`fmt `, `ds64`, `data`) or IFF (`COMM`, `SSND`)
+/// chunks, takes the data size the header declares, and compares it with the bytes actually present:
+///
+/// ```
+/// declaredFrames  = dataChunkSize / blockAlign                  (WAV, RF64: ds64 size when the field is ~0)
+/// declaredFrames  = COMM.numSampleFrames                        (AIFF, AIFC)
+/// availableFrames = min(declared bytes, fileSize - dataStart) / bytesPerFrame
+/// ```
+///
+/// Every field is `nil` when the format is another one or the header cannot tell (compressed payloads, a
+/// streaming WAV whose size field is 0 or 0xFFFFFFFF); the probe never throws and libsndfile remains the judge
+/// of whether the file is readable at all.
+struct AudioHeaderProbe: Sendable, Equatable {
+    /// Channels the header declares (0 for a crafted or broken header), if it is a container we parse.
+    var channels: Int?
+    /// The WAV `fmt ` format tag (the sub-format's for WAVE_FORMAT_EXTENSIBLE), for error messages.
+    var wavFormatTag: Int?
+    /// Frames the header declares.
+    var declaredFrames: Int?
+    /// Frames whose bytes are actually present in the file.
+    var availableFrames: Int?
+
+    /// `true` when the header declares more frames than the file holds.
+    var isTruncated: Bool {
+        guard let declared = declaredFrames, let available = availableFrames else { return false }
+        return available < declared
+    }
+
+    /// Probes the file at `path` whose size is `fileSize` bytes.
+    static func probe(path: String, fileSize: Int) -> AudioHeaderProbe {
+        guard let reader = ByteReader(path: path, size: fileSize), let head = reader.bytes(at: 0, count: 12)
+        else { return AudioHeaderProbe() }
+        let magic = String(decoding: head[0..<4], as: UTF8.self)
+        let kind = String(decoding: head[8..<12], as: UTF8.self)
+        switch (magic, kind) {
+        case ("RIFF", "WAVE"), ("RF64", "WAVE"), ("BW64", "WAVE"):
+            return probeRIFF(reader, isRF64: magic != "RIFF")
+        case ("FORM", "AIFF"), ("FORM", "AIFC"):
+            return probeAIFF(reader, isAIFC: kind == "AIFC")
+        default:
+            return AudioHeaderProbe()
+        }
+    }
+
+    private static func probeRIFF(_ reader: ByteReader, isRF64: Bool) -> AudioHeaderProbe {
+        var result = AudioHeaderProbe()
+        var offset = 12
+        var ds64DataSize: UInt64?
+        var formatTag = 0
+        var blockAlign = 0
+        while offset + 8 <= reader.size, let header = reader.bytes(at: offset, count: 8) {
+            let id = String(decoding: header[0..<4], as: UTF8.self)
+            let size = Int(header.littleEndianUInt32(at: 4))
+            let body = offset + 8
+            switch id {
+            case "ds64":
+                if let ds64 = reader.bytes(at: body, count: 16) { ds64DataSize = ds64.littleEndianUInt64(at: 8) }
+            case "fmt ":
+                guard let fmt = reader.bytes(at: body, count: min(size, 26)), fmt.count >= 16 else {
+                    return result
+                }
+                formatTag = Int(fmt.littleEndianUInt16(at: 0))
+                result.channels = Int(fmt.littleEndianUInt16(at: 2))
+                blockAlign = Int(fmt.littleEndianUInt16(at: 12))
+                if formatTag == 0xFFFE, fmt.count >= 26 {
+                    formatTag = Int(fmt.littleEndianUInt16(at: 24))  // first bytes of the sub-format GUID
+                }
+                result.wavFormatTag = formatTag
+            case "data":
+                var dataSize = UInt64(size)
+                if isRF64, size == 0xFFFF_FFFF, let ds64 = ds64DataSize { dataSize = ds64 }
+                let pcmLike = [1, 3, 6, 7].contains(formatTag)  // PCM, IEEE float, A-law, µ-law
+                guard pcmLike, blockAlign > 0, dataSize > 0, dataSize != 0xFFFF_FFFF || isRF64,
+                    dataSize <= UInt64(Int.max)
+                else { return result }
+                let declaredBytes = Int(dataSize)
+                let presentBytes = max(0, reader.size - body)
+                result.declaredFrames = declaredBytes / blockAlign
+                result.availableFrames = min(declaredBytes, presentBytes) / blockAlign
+                return result
+            default:
+                break
+            }
+            offset = body + size + (size & 1)
+        }
+        return result
+    }
+
+    private static func probeAIFF(_ reader: ByteReader, isAIFC: Bool) -> AudioHeaderProbe {
+        var result = AudioHeaderProbe()
+        var offset = 12
+        var bytesPerFrame: Int?
+        var ssnd: (start: Int, declaredBytes: Int)?
+        var numFrames: Int?
+        while offset + 8 <= reader.size, let header = reader.bytes(at: offset, count: 8) {
+            let id = String(decoding: header[0..<4], as: UTF8.self)
+            let size = Int(header.bigEndianUInt32(at: 4))
+            let body = offset + 8
+            switch id {
+            case "COMM":
+                guard let comm = reader.bytes(at: body, count: min(size, 22)), comm.count >= 18 else {
+                    return result
+                }
+                let channels = Int(comm.bigEndianUInt16(at: 0))
+                let sampleSize = Int(comm.bigEndianUInt16(at: 6))
+                result.channels = channels
+                numFrames = Int(comm.bigEndianUInt32(at: 2))
+                var compression = "NONE"
+                if isAIFC, comm.count >= 22 { compression = String(decoding: comm[18..<22], as: UTF8.self) }
+                switch compression {
+                case "NONE", "sowt", "twos", "raw ", "in24", "in32", "fl32", "FL32":
+                    bytesPerFrame = channels * ((sampleSize + 7) / 8)
+                case "fl64", "FL64":
+                    bytesPerFrame = channels * 8
+                default:
+                    bytesPerFrame = nil
+                }
+            case "SSND":
+                guard let fields = reader.bytes(at: body, count: 8) else { return result }
+                let dataOffset = Int(fields.bigEndianUInt32(at: 0))
+                ssnd = (body + 8 + dataOffset, max(0, size - 8 - dataOffset))
+            default:
+                break
+            }
+            if numFrames != nil, ssnd != nil { break }
+            offset = body + size + (size & 1)
+        }
+        guard let frames = numFrames, let data = ssnd, let frameBytes = bytesPerFrame, frameBytes > 0 else {
+            return result
+        }
+        let presentBytes = max(0, reader.size - data.start)
+        result.declaredFrames = frames
+        result.availableFrames = min(frames, min(data.declaredBytes, presentBytes) / frameBytes)
+        return result
+    }
+}
+
+/// Random-access reads of small byte ranges (headers only; never the sample data).
+private struct ByteReader {
+    let handle: FileHandle
+    let size: Int
+
+    init?(path: String, size: Int) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+        self.size = size
+    }
+
+    /// Exactly `count` bytes from `offset`, or `nil` when the file ends before them.
+    func bytes(at offset: Int, count: Int) -> [UInt8]? {
+        guard offset >= 0, offset < size, count > 0 else { return nil }
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+            guard let data = try handle.read(upToCount: count), data.count == count else { return nil }
+            return [UInt8](data)
+        } catch {
+            return nil
+        }
+    }
+}
+
+extension [UInt8] {
+    func littleEndianUInt16(at i: Int) -> UInt16 { UInt16(self[i]) | UInt16(self[i + 1]) << 8 }
+    func littleEndianUInt32(at i: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(self[i + $1]) << (8 * UInt32($1)) }
+    }
+    func littleEndianUInt64(at i: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 | UInt64(self[i + $1]) << (8 * UInt64($1)) }
+    }
+    func bigEndianUInt16(at i: Int) -> UInt16 { UInt16(self[i]) << 8 | UInt16(self[i + 1]) }
+    func bigEndianUInt32(at i: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(self[i + $1]) }
+    }
+}
