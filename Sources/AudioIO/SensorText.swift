@@ -124,6 +124,17 @@ struct TextScanner {
         return lower..<upper
     }
 
+    /// Splits `range` at every `delimiter` into trimmed cell ranges (no quoting; `""` gives one empty cell).
+    func split(_ range: Range<Int>, at delimiter: UInt8, into cells: inout [Range<Int>]) {
+        cells.removeAll(keepingCapacity: true)
+        var start = range.lowerBound
+        for i in range where buffer[i] == delimiter {
+            cells.append(trimmed(start..<i))
+            start = i + 1
+        }
+        cells.append(trimmed(start..<range.upperBound))
+    }
+
     /// True when `range` holds only spaces and tabs.
     func isBlank(_ range: Range<Int>) -> Bool { trimmed(range).isEmpty }
 
