@@ -206,7 +206,7 @@ extension SensorCSV {
         return table
     }
 
-    private static func chooseDelimiter(
+    static func chooseDelimiter(
         _ choice: SensorCSVOptions.Delimiter, header: Range<Int>, scanner: TextScanner
     ) -> UInt8 {
         switch choice {
