@@ -174,38 +174,64 @@ struct TextScanner {
     /// True when `range` spells a missing value: empty, or `NA`, `N/A`, `null`, `None`, `#N/A`, `<NA>`
     /// (any case) — `nan` and `NaN` are numbers `double` reads as NaN. These are pandas' default `na_values`.
     func isMissingToken(_ range: Range<Int>) -> Bool {
-        range.isEmpty || equalsIgnoringCase(range, "na") || equalsIgnoringCase(range, "n/a")
+        guard range.count <= 4 else { return false }
+        return range.isEmpty || equalsIgnoringCase(range, "na") || equalsIgnoringCase(range, "n/a")
             || equalsIgnoringCase(range, "null") || equalsIgnoringCase(range, "none")
             || equalsIgnoringCase(range, "#n/a") || equalsIgnoringCase(range, "<na>")
     }
 
     /// Seconds since the Unix epoch for a timestamp in any form `SensorTimestamp` documents, or `nil`.
     func timestamp(_ range: Range<Int>) -> Double? {
-        if let number = double(range) { return number.isFinite ? number : nil }
-        var i = range.lowerBound
-        let upper = range.upperBound
-        func digits(_ count: Int) -> Int? {
-            guard upper - i >= count else { return nil }
-            var value = 0
-            for _ in 0..<count {
-                let byte = buffer[i]
-                guard byte >= 0x30 && byte <= 0x39 else { return nil }
-                value = value * 10 + Int(byte - 0x30)
-                i += 1
-            }
-            return value
+        // A date has '-' at index 4; anything else may be epoch seconds.
+        let isDate = range.count >= 10 && buffer[range.lowerBound + 4] == UInt8(ascii: "-")
+        if !isDate {
+            guard let number = double(range), number.isFinite else { return nil }
+            return number
         }
-        func accept(_ byte: UInt8) -> Bool {
-            guard i < upper && buffer[i] == byte else { return false }
-            i += 1
-            return true
+        var cursor = DateCursor(buffer: buffer, position: range.lowerBound, upper: range.upperBound)
+        return cursor.parse()
+    }
+}
+
+/// The calendar-date part of `TextScanner.timestamp`: a cursor over `buffer[position..<upper]`.
+///
+/// A struct with mutating methods rather than nested functions capturing a `var`, which would cost a dynamic
+/// exclusivity check per byte.
+private struct DateCursor {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var position: Int
+    let upper: Int
+
+    /// Reads exactly `count` ASCII digits as a number.
+    mutating func digits(_ count: Int) -> Int? {
+        guard upper - position >= count else { return nil }
+        var value = 0
+        for _ in 0..<count {
+            let byte = buffer[position]
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+            position += 1
         }
+        return value
+    }
+
+    /// Consumes `byte` if it is next.
+    mutating func accept(_ byte: UInt8) -> Bool {
+        guard position < upper && buffer[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    var atEnd: Bool { position == upper }
+    var next: UInt8? { position < upper ? buffer[position] : nil }
+
+    mutating func parse() -> Double? {
         guard let year = digits(4), accept(UInt8(ascii: "-")), let month = digits(2), accept(UInt8(ascii: "-")),
             let day = digits(2), (1...12).contains(month),
             (1...SensorTimestamp.daysIn(month: month, year: year)).contains(day)
         else { return nil }
         var seconds = Double(SensorTimestamp.daysFromCivil(year: year, month: month, day: day) * 86_400)
-        guard i < upper else { return seconds }
+        guard !atEnd else { return seconds }
         guard accept(UInt8(ascii: "T")) || accept(UInt8(ascii: "t")) || accept(UInt8(ascii: " ")) else { return nil }
         guard let hour = digits(2), hour < 24, accept(UInt8(ascii: ":")), let minute = digits(2), minute < 60 else {
             return nil
@@ -215,30 +241,36 @@ struct TextScanner {
         if accept(UInt8(ascii: ":")) {
             guard let s = digits(2), s < 60 else { return nil }
             second = s
-            if i < upper && buffer[i] == UInt8(ascii: ".") {
-                let dot = i
-                i += 1
-                while i < upper && buffer[i] >= 0x30 && buffer[i] <= 0x39 { i += 1 }
-                guard i > dot + 1, let f = double(dot..<i) else { return nil }
-                fraction = f
+            if accept(UInt8(ascii: ".")) {
+                // Exact decimal digits: value / 10^n in one correctly rounded division for n ≤ 15 digits.
+                var value = 0.0
+                var scale = 1.0
+                while let byte = next, byte >= 0x30 && byte <= 0x39 {
+                    if scale < 1e15 {
+                        value = value * 10 + Double(byte - 0x30)
+                        scale *= 10
+                    }
+                    position += 1
+                }
+                guard scale > 1 else { return nil }
+                fraction = value / scale
             }
         }
         var offset = 0
         if accept(UInt8(ascii: "Z")) || accept(UInt8(ascii: "z")) {
             offset = 0
-        } else if i < upper && (buffer[i] == UInt8(ascii: "+") || buffer[i] == UInt8(ascii: "-")) {
-            let sign = buffer[i] == UInt8(ascii: "-") ? -1 : 1
-            i += 1
+        } else if let sign = next, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            position += 1
             guard let offsetHours = digits(2), offsetHours <= 23 else { return nil }
             var offsetMinutes = 0
-            if i < upper {
+            if !atEnd {
                 _ = accept(UInt8(ascii: ":"))
                 guard let m = digits(2), m < 60 else { return nil }
                 offsetMinutes = m
             }
-            offset = sign * (offsetHours * 3600 + offsetMinutes * 60)
+            offset = (sign == UInt8(ascii: "-") ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60)
         }
-        guard i == upper else { return nil }
+        guard atEnd else { return nil }
         seconds += Double(hour * 3600 + minute * 60 + second - offset)
         return seconds + fraction
     }
