@@ -38,6 +38,14 @@ public enum AudioIOError: Error, Sendable, Equatable {
     case missingValue(path: String, line: Int, column: String)
     /// The file's header or structure is invalid.
     case badHeader(path: String, reason: String)
+    /// A timestamp equal to the previous row's (1-based lines).
+    case duplicateTimestamp(path: String, line: Int, previousLine: Int)
+    /// A timestamp earlier than the previous row's (1-based lines).
+    case nonMonotonicTimestamp(path: String, line: Int, previousLine: Int)
+    /// A class label the file's header does not declare.
+    case unknownLabel(path: String, line: Int, label: String, declared: [String])
+    /// A malformed entry of a JSON or label file, named by its key.
+    case badEntry(path: String, key: String, reason: String)
 
     // MARK: NumPy arrays
     /// A `.npy` file whose header, dtype or size is invalid.
@@ -76,6 +84,14 @@ extension AudioIOError: LocalizedError, CustomStringConvertible {
             return "\(path):\(line): missing value in column '\(column)'"
         case .badHeader(let path, let reason):
             return "\(path): \(reason)"
+        case .duplicateTimestamp(let path, let line, let previousLine):
+            return "\(path):\(line): timestamp equals the one on line \(previousLine)"
+        case .nonMonotonicTimestamp(let path, let line, let previousLine):
+            return "\(path):\(line): timestamp is earlier than the one on line \(previousLine)"
+        case .unknownLabel(let path, let line, let label, let declared):
+            return "\(path):\(line): label '\(label)' is not declared (declared: \(declared.joined(separator: " ")))"
+        case .badEntry(let path, let key, let reason):
+            return "\(path): entry '\(key)': \(reason)"
         case .badArray(let path, let reason):
             return "\(path): invalid .npy array: \(reason)"
         }
