@@ -19,7 +19,17 @@ final class SndFileHandle {
         self.sfInfo = sfInfo
     }
 
-    deinit { sf_close(handle) }
+    private var isClosed = false
+
+    deinit { if !isClosed { sf_close(handle) } }
+
+    /// Closes the handle now (a writer finishes its file here: FLAC's last block and header) and returns
+    /// libsndfile's status, 0 on success. Later uses of the handle are invalid.
+    func close() -> Int32 {
+        guard !isClosed else { return 0 }
+        isClosed = true
+        return sf_close(handle)
+    }
 
     /// Opens `path` for reading after the checks libsndfile does not make itself.
     ///
