@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// A length given in seconds (`1s`, `0.5s`, `250ms`) or in samples (`16000`, `400samples`).
+/// A length given in time (`1s`, `0.5s`, `250ms`, `10min`, `2h`) or in samples (`16000`, `400samples`).
 struct TimeSpan: ExpressibleByArgument, Equatable, CustomStringConvertible {
     enum Unit: Equatable { case seconds, samples }
     let value: Double
@@ -20,7 +20,8 @@ struct TimeSpan: ExpressibleByArgument, Equatable, CustomStringConvertible {
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
         let suffixes: [(String, Unit, Double)] = [
-            ("ms", .seconds, 0.001), ("samples", .samples, 1), ("s", .seconds, 1),
+            ("ms", .seconds, 0.001), ("samples", .samples, 1), ("min", .seconds, 60), ("h", .seconds, 3600),
+            ("s", .seconds, 1),
         ]
         for (suffix, unit, scale) in suffixes where text.hasSuffix(suffix) {
             guard let number = Double(text.dropLast(suffix.count)), number.isFinite, number > 0 else { return nil }

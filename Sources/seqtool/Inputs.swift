@@ -78,11 +78,10 @@ enum InputExpander {
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: argument, isDirectory: &isDirectory) {
                 if isDirectory.boolValue {
-                    let base = URL(fileURLWithPath: argument).standardizedFileURL.path
                     let enumerator = fm.enumerator(atPath: argument)
                     while let relative = enumerator?.nextObject() as? String {
                         guard kind(of: relative) != nil else { continue }
-                        let full = (base as NSString).appendingPathComponent(relative)
+                        let full = (argument as NSString).appendingPathComponent(relative)
                         var isDir: ObjCBool = false
                         if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
                             found.append((full, relative))
@@ -125,7 +124,9 @@ enum InputExpander {
                 throw InputError.noLabel(path: path, pattern: pattern)
             }
             let group = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
-            guard let swiftRange = Range(group, in: name) else { throw InputError.noLabel(path: path, pattern: pattern) }
+            guard let swiftRange = Range(group, in: name) else {
+                throw InputError.noLabel(path: path, pattern: pattern)
+            }
             return String(name[swiftRange])
         }
     }

@@ -41,8 +41,9 @@ final class ProgressReporter: @unchecked Sendable {  // mutable state is guarded
             FileHandle.standardError.write(Data(line.utf8))
             if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
         } else {
+            // Plain lines only for jobs long enough to need them (a log of a 1-second job stays quiet).
             let decile = 10 * done / total
-            guard decile > lastDecile else { return }
+            guard decile > lastDecile, elapsed > 2 else { return }
             lastDecile = decile
             let line = String(format: "%d/%d %@ (%d%%) %.1f s\n", done, total, label, decile * 10, elapsed)
             FileHandle.standardError.write(Data(line.utf8))

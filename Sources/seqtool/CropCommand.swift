@@ -1,0 +1,296 @@
+import ArgumentParser
+import AudioIO
+import Foundation
+import Windowing
+
+/// `seqtool crop`: files → overlapping windows as `.npy` arrays (or WAV clips) plus a manifest CSV.
+struct Crop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cut audio and sensor files into overlapping windows: .npy arrays or WAV clips, plus a manifest.",
+        discussion: """
+            Each input file becomes one float32 array `arrays/<name>.npy` of shape [windows, channels, samples] \
+            (numpy.load reads it), or a folder of WAV clips with `--format wav`. `manifest.csv` lists every \
+            window: array, row, source file, label, first sample, start and centre time, padding. Outputs are \
+            written under temporary names and renamed when complete, so rerunning after an interruption only \
+            does the files that are missing (use --force to redo all).
+
+            Boundary modes (frames for n samples, window L, hop h):
+              valid          1 + (n - L) / h, only windows inside the signal (Kaldi snip-edges, librosa.util.frame)
+              pad-end        ceil(n / h), the tail padded with zeros (tf.signal.frame pad_end=True)
+              pad-cover      1 + ceil((n - L) / h), as few as cover the signal (python_speech_features)
+              center[-MODE]  1 + n / h for even L, centred on k·h; MODE zeros (default), reflect, edge, symmetric
+              kaldi          (n + h/2) / h, Kaldi snip_edges=false with mirrored edges
+            """
+    )
+
+    @Argument(help: "Audio files, sensor CSV files, folders (searched recursively) or glob patterns.")
+    var inputs: [String]
+
+    @Option(help: "Output folder (created if missing).")
+    var out: String
+
+    @Option(help: "Window length: time ('1s', '250ms', '10min') or samples ('16000').")
+    var window = TimeSpan(seconds: 1)
+
+    @Option(help: "Overlap between consecutive windows: '50%' or '0.5'. Default 0 (unless --hop is given).")
+    var overlap: Overlap?
+
+    @Option(help: "Hop between window starts, instead of --overlap: time ('0.5s') or samples ('8000').")
+    var hop: TimeSpan?
+
+    @Option(help: "valid, pad-end, pad-cover, center, center-reflect, center-edge, center-symmetric or kaldi.")
+    var boundary: BoundaryArgument = .valid
+
+    @Option(help: "npy (one array per file) or wav (one clip per window).")
+    var format: OutputFormat = .npy
+
+    @Option(help: "Where labels come from: none, folder (the file's folder name) or regex (see --label-regex).")
+    var labelFrom: LabelFrom?
+
+    @Option(help: "Regex on the file name whose first group is the label, e.g. '^(\\d)_' for FSDD.")
+    var labelRegex: String?
+
+    @Option(help: "Sensor CSV: channels to read, comma-separated header names (default: every numeric column).")
+    var channels: String?
+
+    @Option(help: "Sensor CSV: sample rate in Hz, required when the file has no timestamp column.")
+    var sampleRate: Double?
+
+    @Option(help: "Sensor CSV gaps: error, split (windows never span a gap), fill (linear), or keep.")
+    var gaps: GapArgument = .split
+
+    @Option(help: "Sensor CSV missing cells: error, interpolate, previous, zero, drop or keep (NaN).")
+    var missing: MissingArgument = .error
+
+    @Option(help: "Files processed in parallel (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "On a file that cannot be read: fail (stop, exit 1) or skip (report it and go on).")
+    var onError: OnError = .fail
+
+    @Flag(help: "Accept truncated audio files (read what is there, with a warning) instead of failing.")
+    var allowTruncated = false
+
+    @Flag(help: "Redo every file even when its output already exists.")
+    var force = false
+
+    @Flag(help: "No progress bar and no summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, got \(jobs)") }
+        if overlap != nil && hop != nil { throw ValidationError("give --overlap or --hop, not both") }
+        if labelFrom == .regex && labelRegex == nil {
+            throw ValidationError("--label-from regex needs --label-regex PATTERN")
+        }
+        if let labelFrom, labelFrom != .regex, labelRegex != nil {
+            throw ValidationError("--label-regex goes with --label-from regex, not --label-from \(labelFrom.rawValue)")
+        }
+        if let sampleRate, !(sampleRate > 0 && sampleRate.isFinite) {
+            throw ValidationError("--sample-rate must be > 0, got \(sampleRate)")
+        }
+    }
+
+    var labelSource: LabelSource {
+        switch labelFrom {
+        case .none?: return .none
+        case .folder?: return .folder
+        case .regex?: return labelRegex.map { .regex($0) } ?? .none
+        case nil: return labelRegex.map { .regex($0) } ?? .none
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let files = try InputExpander.expand(inputs, labels: labelSource)
+        let outURL = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let job = CropJob(
+            outFolder: outURL, window: window, overlap: overlap?.fraction, hop: hop, boundary: boundary.mode,
+            format: format, csvOptions: csvOptions(), allowTruncated: allowTruncated, force: force)
+        let names = CropJob.outputNames(for: files)
+        let progress = ProgressReporter(total: files.count, label: "files", quiet: quiet)
+        let results = ParallelRunner.run(count: files.count, jobs: jobs, stopOnError: onError == .fail) { i in
+            defer { progress.advance() }
+            return try job.crop(files[i], name: names[i])
+        }
+        var summary = CropSummary()
+        var firstError: Error?
+        for (i, result) in results.enumerated() {
+            switch result {
+            case .success(let outcome)?: summary.add(outcome)
+            case .failure(let error)?:
+                summary.failed += 1
+                firstError = firstError ?? error
+                if onError == .skip { printError("skipped \(files[i].path): \(error)") }
+            case nil: break  // not started: an earlier file failed with --on-error fail
+            }
+        }
+        if let firstError, onError == .fail {
+            throw CropFailure(message: "\(firstError)")
+        }
+        try job.writeManifest(files: files, names: names, results: results)
+        summary.elapsed = Date().timeIntervalSince(started)
+        if !quiet { printError(summary.description) }
+    }
+
+    func csvOptions() -> SensorCSVOptions {
+        var options = SensorCSVOptions()
+        options.channels = channels?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        options.sampleRate = sampleRate
+        options.gapPolicy = gaps.policy
+        options.missingValues = missing.policy
+        return options
+    }
+}
+
+/// A runtime failure of `crop` that has already been described (exit 1).
+struct CropFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// The boundary modes as they are spelled on the command line.
+enum BoundaryArgument: String, ExpressibleByArgument, CaseIterable {
+    case valid
+    case padEnd = "pad-end"
+    case padCover = "pad-cover"
+    case center
+    case centerReflect = "center-reflect"
+    case centerEdge = "center-edge"
+    case centerSymmetric = "center-symmetric"
+    case kaldi
+
+    var mode: BoundaryMode {
+        switch self {
+        case .valid: return .valid
+        case .padEnd: return .padEnd()
+        case .padCover: return .padEndToCover()
+        case .center: return .center(.zeros)
+        case .centerReflect: return .center(.reflect)
+        case .centerEdge: return .center(.edge)
+        case .centerSymmetric: return .center(.symmetric)
+        case .kaldi: return .kaldiMirror
+        }
+    }
+}
+
+/// `--format`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case npy, wav
+}
+
+/// `--label-from`.
+enum LabelFrom: String, ExpressibleByArgument, CaseIterable {
+    case none, folder, regex
+}
+
+/// `--on-error`.
+enum OnError: String, ExpressibleByArgument, CaseIterable {
+    case fail, skip
+}
+
+/// `--gaps`.
+enum GapArgument: String, ExpressibleByArgument, CaseIterable {
+    case error, split, fill, keep
+
+    var policy: SensorCSVOptions.GapPolicy {
+        switch self {
+        case .error: return .error
+        case .split: return .split
+        case .fill: return .fill(.linear)
+        case .keep: return .keep
+        }
+    }
+}
+
+/// `--missing`.
+enum MissingArgument: String, ExpressibleByArgument, CaseIterable {
+    case error, interpolate, previous, zero, drop, keep
+
+    var policy: SensorCSVOptions.MissingValuePolicy {
+        switch self {
+        case .error: return .error
+        case .interpolate: return .interpolate
+        case .previous: return .previous
+        case .zero: return .zero
+        case .drop: return .dropRow
+        case .keep: return .keepNaN
+        }
+    }
+}
+
+/// What `crop` did, for the closing summary.
+struct CropSummary: CustomStringConvertible {
+    var files = 0
+    var skippedExisting = 0
+    var failed = 0
+    var windows = 0
+    var seconds = 0.0
+    var elapsed = 0.0
+
+    mutating func add(_ outcome: CropOutcome) {
+        files += 1
+        if outcome.reused { skippedExisting += 1 }
+        windows += outcome.windows
+        seconds += outcome.seconds
+    }
+
+    var description: String {
+        var parts = ["\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds)]
+        if skippedExisting > 0 { parts.append("\(skippedExisting) already done") }
+        if failed > 0 { parts.append("\(failed) failed") }
+        let rate = elapsed > 0 ? seconds / elapsed : 0
+        parts.append(
+            String(
+                format: "%.2f s elapsed (%.0f× real time, %.0f files/s)", elapsed, rate,
+                Double(files) / max(elapsed, 1e-9)))
+        return "crop: " + parts.joined(separator: ", ")
+    }
+}
+
+/// Runs `body(i)` for `i` in `0..<count` on `jobs` threads; results in input order, `nil` for items never started.
+enum ParallelRunner {
+    static func run<T>(
+        count: Int, jobs: Int, stopOnError: Bool, _ body: @escaping @Sendable (Int) throws -> T
+    ) -> [Result<T, Error>?] {
+        let state = RunnerState<T>(count: count)
+        let workers = max(1, min(jobs, count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = state.next(stopOnError: stopOnError) {
+                let result = Result { try body(i) }
+                state.store(result, at: i)
+            }
+        }
+        return state.results
+    }
+}
+
+/// Shared state of `ParallelRunner`: the next index and the results, behind a lock.
+private final class RunnerState<T>: @unchecked Sendable {  // all mutable state is guarded by `lock`
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var failed = false
+    private let count: Int
+    private(set) var results: [Result<T, Error>?]
+
+    init(count: Int) {
+        self.count = count
+        results = Array(repeating: nil, count: count)
+    }
+
+    func next(stopOnError: Bool) -> Int? {
+        lock.withLock {
+            guard nextIndex < count, !(stopOnError && failed) else { return nil }
+            defer { nextIndex += 1 }
+            return nextIndex
+        }
+    }
+
+    func store(_ result: Result<T, Error>, at i: Int) {
+        lock.withLock {
+            results[i] = result
+            if case .failure = result { failed = true }
+        }
+    }
+}
