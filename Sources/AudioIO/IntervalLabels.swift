@@ -188,6 +188,25 @@ public enum IntervalLabels {
         return labels
     }
 
+    /// The times of a regular stream, to label samples that have no timestamps (audio, `.ts` cases, sensor CSVs
+    /// read with a rate): `start + i / sampleRate` for `i` in `0..<frames`.
+    ///
+    /// - Parameters:
+    ///   - frames: number of samples (≥ 0).
+    ///   - sampleRate: samples per second (Hz), > 0.
+    ///   - start: the time of sample 0 in seconds. Default 0, so intervals are seconds from the start.
+    /// - Returns: `frames` times in seconds.
+    /// - Throws: `AudioIOError.invalidParameter` for a negative `frames` or a rate that is not positive.
+    public static func sampleTimes(frames: Int, sampleRate: Double, start: Double = 0) throws -> [Double] {
+        guard frames >= 0 else {
+            throw AudioIOError.invalidParameter(name: "frames", value: "\(frames)", reason: "must be ≥ 0")
+        }
+        guard sampleRate > 0, sampleRate.isFinite else {
+            throw AudioIOError.invalidParameter(name: "sampleRate", value: "\(sampleRate)", reason: "must be > 0")
+        }
+        return (0..<frames).map { start + Double($0) / sampleRate }
+    }
+
     /// Whether each sample lies in any interval (bounds inclusive): NAB's 0/1 anomaly label per row.
     ///
     /// - Parameters:

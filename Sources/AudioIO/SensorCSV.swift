@@ -9,7 +9,7 @@ import Foundation
 /// ```
 /// The sample rate is `1 / median(Δt)` of consecutive timestamps (or the rate given when there are none); a step
 /// longer than `gapFactor` periods is a gap, handled by `GapPolicy`. Values are parsed as Float64 (correctly
-/// rounded, C `strtod`) and stored as Float32, like `pandas.read_csv(...).to_numpy(np.float32)`. Line numbers in
+/// rounded, whatever the C locale) and stored as Float32, like `pandas.read_csv(...).to_numpy(np.float32)`. Line numbers in
 /// errors and reports are 1-based and count the header as line 1.
 public enum SensorCSV {
     /// Reads the sensor CSV at `path`.

@@ -56,13 +56,14 @@ public struct SensorCSVOptions: Sendable, Equatable {
         /// Throw `AudioIOError.missingValue` naming the line and column.
         case error
         /// Linear in time between the nearest present values of that channel (in the same segment); before the
-        /// first or after the last present value, that value (pandas `interpolate(limit_direction="both")`).
+        /// first or after the last present value, that value: `numpy.interp(t, t_present, v_present)`.
         case interpolate
         /// 0.
         case zero
         /// The previous present value (pandas `ffill`); cells before the first present value take that value.
         case previous
-        /// Drop the whole row before timing is analysed, as `pandas.DataFrame.dropna()` does.
+        /// Drop the whole row before timing is analysed, as `pandas.DataFrame.dropna()` does. With timestamps the
+        /// hole becomes a gap for `GapPolicy`; without them later samples move one period earlier.
         case dropRow
         /// Keep NaN.
         case keepNaN

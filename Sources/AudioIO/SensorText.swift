@@ -1,16 +1,10 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Parses the timestamp formats the sensor, label and interval readers accept into seconds since the Unix epoch.
 ///
 /// Accepted forms (the same for every reader in this module):
 /// ```
-/// 1386018900            epoch seconds (any number strtod reads: 1386018900.25, 1.3e9)
+/// 1386018900            epoch seconds (any number `Double(String)` reads: 1386018900.25, 1.3e9)
 /// 2013-12-02            midnight
 /// 2013-12-02 21:15      date and time, seconds optional
 /// 2013-12-02T21:15:00   ISO 8601 with `T` (or `t`)
@@ -59,9 +53,10 @@ public enum SensorTimestamp {
 /// Parsing bytes in place (no `String` per line or per cell) keeps a 20,000-row CSV in the milliseconds.
 func withTextFile<R>(path: String, _ body: (inout TextScanner) throws -> R) throws -> R {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw AudioIOError.cannotOpen(path: path, reason: "no such file")
     }
+    guard !isDirectory.boolValue else { throw AudioIOError.cannotOpen(path: path, reason: "is a directory") }
     guard let data = FileManager.default.contents(atPath: path) else {
         throw AudioIOError.cannotOpen(path: path, reason: "not readable")
     }
@@ -157,18 +152,13 @@ struct TextScanner {
         byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
     }
 
-    /// The number in `range` (all of it, as C `strtod` reads it: correctly rounded, `inf`, `nan`), or `nil`.
+    /// The number in `range` (all of it, as Swift's `Double(String)` reads it: correctly rounded, `inf`, `nan`),
+    /// or `nil`.
     func double(_ range: Range<Int>) -> Double? {
-        guard !range.isEmpty, let base = buffer.baseAddress else { return nil }
-        // strtod skips leading white space; a cell that starts with it is not a number here.
-        let first = buffer[range.lowerBound]
-        guard first != 0x20 && first != 0x09 else { return nil }
-        return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
-            var stop: UnsafeMutablePointer<CChar>?
-            let value = strtod(chars + range.lowerBound, &stop)
-            guard let stop, UnsafePointer(stop) - chars == range.upperBound else { return nil }
-            return value
-        }
+        guard !range.isEmpty else { return nil }
+        // Cells up to 15 bytes make a small String held inline (no allocation); the standard library's parser
+        // is correctly rounded and independent of the C locale, unlike plain `strtod`.
+        return Double(String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self))
     }
 
     /// True when `range` spells a missing value: empty, or `NA`, `N/A`, `null`, `None`, `#N/A`, `<NA>`

@@ -134,6 +134,24 @@ import Testing
         #expect(IntervalLabels.sampleMask(timestamps: [3], intervals: []) == [false])
     }
 
+    @Test func regularStreamsWithoutTimestamps() throws {
+        // 4 Hz from t = 0: an interval of [0.5 s, 1 s] covers samples 2, 3 and 4 (bounds inclusive).
+        let times = try IntervalLabels.sampleTimes(frames: 6, sampleRate: 4)
+        #expect(times == [0, 0.25, 0.5, 0.75, 1, 1.25])
+        let intervals = try IntervalLabels.readCSV(path: writeTemporary("start,end\n0.5,1\n"))
+        #expect(
+            IntervalLabels.sampleMask(timestamps: times, intervals: intervals)
+                == [false, false, true, true, true, false])
+        #expect(try IntervalLabels.sampleTimes(frames: 2, sampleRate: 2, start: 10) == [10, 10.5])
+        #expect(try IntervalLabels.sampleTimes(frames: 0, sampleRate: 2).isEmpty)
+        #expect(throws: AudioIOError.invalidParameter(name: "sampleRate", value: "0.0", reason: "must be > 0")) {
+            try IntervalLabels.sampleTimes(frames: 2, sampleRate: 0)
+        }
+        #expect(throws: AudioIOError.invalidParameter(name: "frames", value: "-1", reason: "must be ≥ 0")) {
+            try IntervalLabels.sampleTimes(frames: -1, sampleRate: 2)
+        }
+    }
+
     @Test func unsortedTimestampsGiveTheSameLabels() {
         var rng = SplitMix64(seed: 7)
         let times = (0..<500).map { _ in Double(rng.uniform(0, 100)) }.sorted()

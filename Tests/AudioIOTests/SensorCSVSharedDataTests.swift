@@ -108,4 +108,21 @@ struct SensorCSVSharedDataTests {
         let times = try #require(filled.timestamps)
         #expect(zip(times, times.dropFirst()).allSatisfy { $1 - $0 == 3600 })
     }
+
+    @Test func everyNABFileReadsWithThePreset() throws {
+        let root = try #require(TestPaths.sharedData("nab/data"))
+        let files = try #require(FileManager.default.enumerator(atPath: root.path)).compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".csv") }.sorted()
+        #expect(files.count == 58)
+        for file in files {
+            let path = root.appendingPathComponent(file).path
+            // Rows counted independently: non-blank byte lines (some files end lines in CR LF) minus the header.
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            let rows = bytes.split(separator: 10).filter { !$0.allSatisfy { $0 == 13 || $0 == 32 } }.count - 1
+            let r = try SensorCSV.read(path: path, options: .nab)
+            #expect(r.frames == rows, "\(file)")
+            #expect(r.timestamps?.count == rows && r.channelNames == ["value"], "\(file)")
+            #expect(r.gaps.allSatisfy { $0.duration > 1.5 / r.sampleRate }, "\(file)")
+        }
+    }
 }

@@ -82,11 +82,40 @@ func epoch(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int 
             let parsed = try #require(SensorTimestamp.parse(text), "\(text)")
             #expect(abs(parsed - expected) <= 1e-6, "\(text): \(parsed) != \(expected)")
         }
+        // Fractions near the epoch, where a Double resolves far below a microsecond: exact to the last bit.
+        #expect(SensorTimestamp.parse("1970-01-01T00:00:00.123456789") == 0.123456789)
+        #expect(SensorTimestamp.parse("1970-01-01 00:00:01.5+00:00") == 1.5)
+        #expect(SensorTimestamp.parse("1970-01-01 00:00:00.1234567890123456789") == 0.123456789012345)
         let bad = [
             "2013-13-02", "2013-02-29", "2013-12-02 24:00:00", "2013-12-02 21:61", "2013-12-02 21:15:00.",
             "2013-12-02X21:15", "2013/12/02", "2013-12-02 21:15:00+2", "yesterday", "", "inf",
         ]
         for text in bad { #expect(SensorTimestamp.parse(text) == nil, "\(text)") }
+    }
+
+    @Test func manyChannelsRoundTripExactly() throws {
+        // 12 channels × 300 rows of seeded values printed in Swift's shortest round-trip form, 50 Hz epoch times.
+        var rng = SplitMix64(seed: 2024)
+        let channels = 12
+        let frames = 300
+        let values = (0..<(channels * frames)).map { _ in rng.normal() * 1000 }
+        var text = "timestamp," + (0..<channels).map { "c\($0)" }.joined(separator: ",") + "\n"
+        for f in 0..<frames {
+            let row = (0..<channels).map { "\(values[$0 * frames + f])" }
+            text += "\(1_700_000_000 + Double(f) / 50)," + row.joined(separator: ",") + "\n"
+        }
+        let r = try SensorCSV.read(path: writeTemporary(text))
+        #expect(r.segments[0].signal.channels == channels && r.segments[0].signal.frames == frames)
+        #expect(r.segments[0].signal.samples == values)
+        #expect(r.channelNames == (0..<channels).map { "c\($0)" })
+        #expect(abs(r.sampleRate - 50) < 1e-4 && r.gaps.isEmpty)
+    }
+
+    @Test func directoryIsNotAFile() throws {
+        let directory = try TestPaths.temporaryDirectory("sensor").path
+        #expect(throws: AudioIOError.cannotOpen(path: directory, reason: "is a directory")) {
+            try SensorCSV.read(path: directory)
+        }
     }
 
     @Test func isoTimestampsInAFile() throws {

@@ -167,4 +167,21 @@ struct UEASharedDataTests {
     @Test func basicMotions() throws {
         try check("BasicMotions/BasicMotions_TRAIN.ts", cases: 40, channels: 6)
     }
+
+    @Test func everySharedFileReads() throws {
+        let root = try #require(TestPaths.sharedData("uea"))
+        let files = try #require(FileManager.default.enumerator(atPath: root.path)).compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".ts") }.sorted()
+        #expect(files.count == 8)
+        for file in files {
+            let path = root.appendingPathComponent(file).path
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            let dataLines = lines.filter { !$0.hasPrefix("@") && !$0.hasPrefix("#") && !$0.allSatisfy(\.isWhitespace) }
+            let d = try UEA.read(path: path)
+            #expect(d.cases.count == dataLines.count, "\(file)")
+            #expect(d.labels?.count == d.cases.count && d.classIndices != nil, "\(file)")
+            if let length = d.header.seriesLength { #expect(d.cases.allSatisfy { $0.frames == length }, "\(file)") }
+            if let channels = d.header.dimensions { #expect(d.cases.allSatisfy { $0.channels == channels }, "\(file)") }
+        }
+    }
 }
