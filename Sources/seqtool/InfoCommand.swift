@@ -110,7 +110,9 @@ struct InfoRow: Equatable {
         if let channels { object["channels"] = channels }
         if let frames { object["frames"] = frames }
         if let duration { object["duration"] = duration }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }
