@@ -237,7 +237,7 @@ struct CropSummary: CustomStringConvertible {
     }
 
     var description: String {
-        var parts = ["\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds)]
+        var parts = [files == 1 ? "1 file" : "\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds)]
         if skippedExisting > 0 { parts.append("\(skippedExisting) already done") }
         if failed > 0 { parts.append("\(failed) failed") }
         let rate = elapsed > 0 ? seconds / elapsed : 0
