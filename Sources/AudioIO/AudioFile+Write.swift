@@ -42,12 +42,14 @@ extension AudioFile {
     ///   - path: the destination; its folder must exist. An existing file is replaced only on success.
     ///   - format: the container, or `nil` (default) to take it from `path`'s extension.
     ///   - sampleFormat: the encoding; default `.pcm16`, the common interchange format (and soundfile's default).
+    ///   - durability: whether the file is flushed to disk before the rename; default `.synced`.
     /// - Throws: `AudioIOError.unsupportedFormat` (unknown extension, FLAC with Float32, a layout libsndfile
     ///   refuses such as FLAC with more than 8 channels), `.invalidParameter` (no channels, non-integer rate,
     ///   an empty signal to FLAC),
     ///   `.ioFailure` (disk errors).
     public static func write(
-        _ signal: Signal, to path: String, format: AudioFileFormat? = nil, sampleFormat: AudioSampleFormat = .pcm16
+        _ signal: Signal, to path: String, format: AudioFileFormat? = nil, sampleFormat: AudioSampleFormat = .pcm16,
+        durability: AtomicFile.Durability = .synced
     ) throws {
         let url = URL(fileURLWithPath: path)
         guard let container = format ?? AudioFileFormat(pathExtension: url.pathExtension) else {
@@ -79,7 +81,7 @@ extension AudioFile {
             throw AudioIOError.invalidParameter(
                 name: "frames", value: "0", reason: "FLAC cannot store an empty signal (write WAV instead)")
         }
-        try AtomicFile.write(to: url) { temporary in
+        try AtomicFile.write(to: url, durability: durability) { temporary in
             try writeSamples(
                 signal, to: temporary.path, reportedPath: path, format: major | subtype, formatName: name)
         }

@@ -29,6 +29,7 @@ public final class NPYStreamWriter {
     public private(set) var rowCount = 0
 
     private let temporary: URL
+    private let durability: AtomicFile.Durability
     private var file: UnsafeMutablePointer<FILE>?
     private let headerLength: Int
     private var scratch = Data()
@@ -39,9 +40,12 @@ public final class NPYStreamWriter {
     ///   - path: the final file; its folder must exist. Replaced only by a successful ``finish()``.
     ///   - rowShape: shape of each appended row, dimensions ≥ 0.
     ///   - dtype: `.float32` (default) or `.float64`.
+    ///   - durability: whether ``finish()`` flushes to disk before the rename; default `.synced`.
     /// - Throws: `AudioIOError.invalidParameter` for a negative dimension, `.unsupportedFormat` for an integer
     ///   dtype, `.ioFailure` when the temporary file cannot be created.
-    public init(path: String, rowShape: [Int], dtype: NPYDType = .float32) throws {
+    public init(
+        path: String, rowShape: [Int], dtype: NPYDType = .float32, durability: AtomicFile.Durability = .synced
+    ) throws {
         guard rowShape.allSatisfy({ $0 >= 0 }) else {
             throw AudioIOError.invalidParameter(
                 name: "rowShape", value: "\(rowShape)", reason: "dimensions must be ≥ 0")
@@ -53,6 +57,7 @@ public final class NPYStreamWriter {
         self.rowShape = rowShape
         self.dtype = dtype
         self.rowLength = rowShape.reduce(1, *)
+        self.durability = durability
         let header = NPY.encodeHeader(dtype: dtype, shape: [0] + rowShape, version: nil)
         headerLength = header.count
         temporary = try AtomicFile.temporaryURL(for: URL(fileURLWithPath: path))
@@ -133,7 +138,7 @@ public final class NPYStreamWriter {
             throw AudioIOError.ioFailure(path: path, reason: "cannot close: \(errnoDescription())")
         }
         do {
-            try AtomicFile.commit(temporary, to: URL(fileURLWithPath: path))
+            try AtomicFile.commit(temporary, to: URL(fileURLWithPath: path), durability: durability)
         } catch {
             unlink(temporary.path)
             throw error

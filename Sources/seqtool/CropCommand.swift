@@ -104,21 +104,24 @@ struct Crop: ParsableCommand {
         let started = Date()
         let files = try InputExpander.expand(inputs, labels: labelSource)
         let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
         let job = CropJob(
             outFolder: outURL, window: window, overlap: overlap?.fraction, hop: hop, boundary: boundary.mode,
             format: format, csvOptions: csvOptions(), allowTruncated: allowTruncated, force: force)
         let names = CropJob.outputNames(for: files)
+        let finished = try job.prepareFolders()
         let progress = ProgressReporter(total: files.count, label: "files", quiet: quiet)
         let results = ParallelRunner.run(count: files.count, jobs: jobs, stopOnError: onError == .fail) { i in
             defer { progress.advance() }
-            return try job.crop(files[i], name: names[i])
+            return try job.crop(files[i], name: names[i], finished: finished.contains(names[i]))
         }
         var summary = CropSummary()
+        var outcomes: [CropOutcome] = []
         var firstError: Error?
         for (i, result) in results.enumerated() {
             switch result {
-            case .success(let outcome)?: summary.add(outcome)
+            case .success(let outcome)?:
+                summary.add(outcome)
+                outcomes.append(outcome)
             case .failure(let error)?:
                 summary.failed += 1
                 firstError = firstError ?? error
@@ -129,7 +132,7 @@ struct Crop: ParsableCommand {
         if let firstError, onError == .fail {
             throw CropFailure(message: "\(firstError)")
         }
-        try job.writeManifest(files: files, names: names, results: results)
+        try job.writeManifest(outcomes: outcomes)
         summary.elapsed = Date().timeIntervalSince(started)
         if !quiet { printError(summary.description) }
     }
@@ -237,7 +240,9 @@ struct CropSummary: CustomStringConvertible {
     }
 
     var description: String {
-        var parts = [files == 1 ? "1 file" : "\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds)]
+        var parts = [
+            files == 1 ? "1 file" : "\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds),
+        ]
         if skippedExisting > 0 { parts.append("\(skippedExisting) already done") }
         if failed > 0 { parts.append("\(failed) failed") }
         let rate = elapsed > 0 ? seconds / elapsed : 0
