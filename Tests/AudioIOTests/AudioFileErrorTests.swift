@@ -87,6 +87,8 @@ struct AudioFileErrorTests {
         ("sine_float.wav", "data", 0, 12, 100),
         ("sine_pcm24_wavex.wav", "data", 0, 6, 120),
         ("sine_pcm16.aiff", "SSND", 8, 4, 100),
+        ("sine_pcm16.w64", "data", 16, 4, 100),  // 24-byte GUID chunk header
+        ("sine_pcm16.au", ".snd", 16, 4, 100),  // data at the header's offset, 24
     ])
     func truncatedContainerIsDetected(
         name: String, chunk: String, skip: Int, bytesPerFrame: Int, frames: Int

@@ -7,7 +7,7 @@ import Testing
 struct AudioFileReadTests {
     static let fixtures = [
         "sine_pcm16.wav", "sine_float.wav", "sine_pcm24_wavex.wav", "sine_pcm16_rf64.wav", "sine_pcm24.flac",
-        "sine_pcm16.aiff", "sine_vorbis.ogg", "sine_opus.ogg",
+        "sine_pcm16.aiff", "sine_pcm16.w64", "sine_pcm16.au", "sine_vorbis.ogg", "sine_opus.ogg",
     ]
 
     @Test(arguments: fixtures)
