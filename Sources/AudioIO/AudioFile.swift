@@ -1,6 +1,12 @@
 import CSndFile
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What an audio file holds, as `soundfile.info(path)` reports it.
 ///
 /// `format` and `subtype` use soundfile's names (`"WAV"`, `"FLAC"`, `"OGG"`, `"AIFF"`, `"RF64"`, `"WAVEX"`;
@@ -160,8 +166,9 @@ public enum AudioFile {
             throw AudioIOError.cannotOpen(path: path, reason: "no such file")
         }
         guard !isDirectory.boolValue else { throw AudioIOError.cannotOpen(path: path, reason: "is a directory") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        // stat(2) follows symbolic links (FileManager.attributesOfItem would give the link's own size).
+        var status = stat()
+        let size = stat(path, &status) == 0 ? Int(status.st_size) : 0
         guard size > 0 else { throw AudioIOError.empty(path: path) }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw AudioIOError.cannotOpen(path: path, reason: "permission denied")
