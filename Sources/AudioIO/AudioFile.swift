@@ -20,8 +20,9 @@ public struct AudioInfo: Sendable, Equatable {
     public var sampleRate: Int
     /// Number of channels (≥ 1).
     public var channels: Int
-    /// Frames (samples per channel) that can be read. For a WAV or AIFF cut short this is what the data holds;
-    /// for FLAC it is what the STREAMINFO block declares (a cut FLAC is only detected when decoded).
+    /// Frames (samples per channel) that can be read. For a WAV, RF64, W64, AIFF or AU file cut short this is
+    /// what the data holds; for FLAC and Ogg it is what the stream declares (a cut FLAC is only detected when
+    /// decoded, by ``AudioFile/read(path:options:onWarning:)`` or ``AudioStreamReader``).
     public var frames: Int
     /// Frames the header declares when it declares more than ``frames`` (a truncated file), else `nil`.
     public var declaredFrames: Int?
@@ -88,8 +89,8 @@ public enum AudioReadWarning: Sendable, Equatable, CustomStringConvertible {
 public enum AudioFile {
     /// Describes the file at `path` without decoding its samples.
     ///
-    /// For WAV, RF64 and AIFF the header's declared data size is compared with the bytes present, so a cut file
-    /// shows `declaredFrames > frames` here instead of failing.
+    /// For WAV, RF64, W64, AIFF and AU the header's declared data size is compared with the bytes present, so a
+    /// cut file shows `declaredFrames > frames` here instead of failing.
     /// - Throws: `AudioIOError.cannotOpen`, `.empty`, `.unrecognized`, `.zeroChannels`, `.unsupportedEncoding`.
     public static func info(path: String) throws -> AudioInfo {
         let (file, probe) = try open(path: path)
