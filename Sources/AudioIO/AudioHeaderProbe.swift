@@ -79,8 +79,10 @@ struct AudioHeaderProbe: Sendable, Equatable {
                 var dataSize = UInt64(size)
                 if isRF64, size == 0xFFFF_FFFF, let ds64 = ds64DataSize { dataSize = ds64 }
                 let pcmLike = [1, 3, 6, 7].contains(formatTag)  // PCM, IEEE float, A-law, µ-law
-                guard pcmLike, blockAlign > 0, dataSize > 0, dataSize != 0xFFFF_FFFF || isRF64,
-                    dataSize <= UInt64(Int.max)
+                // Writers that cannot seek back leave a placeholder size: 0, 0xFFFFFFFF (ffmpeg) or 0x7FFFF000
+                // (sox). Such a header declares nothing, so it is not a truncation.
+                let placeholder = !isRF64 && (dataSize == 0 || dataSize >= 0x7FFF_F000)
+                guard pcmLike, blockAlign > 0, !placeholder, dataSize > 0, dataSize <= UInt64(Int.max)
                 else { return result }
                 let declaredBytes = Int(dataSize)
                 let presentBytes = max(0, reader.size - body)

@@ -145,6 +145,18 @@ struct AudioFileErrorTests {
         assertClose(whole.samples, ideal.samples, rtol: 0, atol: 1.01 / 32768)
     }
 
+    @Test(arguments: [0x7FFF_F000, 0xFFFF_FFFF] as [UInt32])
+    func placeholderDataSizeIsNotATruncation(size: UInt32) throws {
+        // What sox / ffmpeg write when the output cannot be rewound: a huge size, then the real data.
+        var bytes = craftedWAV(channels: 1, dataBytes: 64)
+        for i in 0..<4 { bytes[40 + i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))) }
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("piped.wav", bytes)
+        let info = try AudioFile.info(path: path)
+        #expect(info.declaredFrames == nil && info.frames == 32)
+        #expect(try AudioFile.read(path: path).frames == 32)
+    }
+
     @Test func headerCutBeforeTheDataIsAnError() throws {
         let scratch = try ScratchDirectory()
         let bytes = try AudioFixtures.bytes("sine_pcm16.wav")
