@@ -246,6 +246,23 @@ struct NPYTests {
         #expect(throws: AudioIOError.self) { try mapped.row(-1) }
     }
 
+    @Test func zeroCopyFloat32Rows() throws {
+        let mapped = try NPYMappedArray(path: AudioFixtures.path("npy_f4_v1.npy"))
+        let sum = try mapped.withUnsafeFloat32Rows(1..<2) { rows in
+            #expect(Array(rows) == Array(Self.ramp[12..<24]))
+            return rows.reduce(0, +)
+        }
+        #expect(sum == Self.ramp[12..<24].reduce(0, +))
+        #expect(throws: AudioIOError.self) { try mapped.withUnsafeFloat32Rows(1..<3) { _ in } }
+        let doubles = try NPYMappedArray(path: AudioFixtures.path("npy_f8.npy"))
+        let error = try #require(throws: AudioIOError.self) { try doubles.withUnsafeFloat32Rows(0..<1) { _ in } }
+        guard case .badArray(_, let reason) = error else {
+            Issue.record("expected .badArray, got \(error)")
+            return
+        }
+        #expect(reason.contains("<f8"))
+    }
+
     @Test func mappedReaderConvertsEveryDtype() throws {
         for (name, shape, values) in Self.readCases where !shape.isEmpty {
             let mapped = try NPYMappedArray(path: AudioFixtures.path(name))
