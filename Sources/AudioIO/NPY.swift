@@ -163,7 +163,8 @@ public enum NPY {
     ///   - path: the destination; its folder must exist. An existing file is replaced.
     ///   - dtype: `.float32` (default, no conversion) or `.float64`; the integer types cannot be written.
     ///   - version: `nil` (default) picks 1.0 when the header fits in 64 KiB, like NumPy; else as given.
-    /// - Throws: `AudioIOError.unsupportedFormat` for an integer dtype or 3.0, `.ioFailure` if writing fails.
+    /// - Throws: `AudioIOError.unsupportedFormat` for an integer dtype or 3.0, `.invalidParameter` when `values`
+    ///   was resized away from the shape, `.ioFailure` if writing fails.
     public static func write(
         _ array: NPYArray, to path: String, dtype: NPYDType = .float32, version: NPYVersion? = nil
     ) throws {
@@ -171,6 +172,12 @@ public enum NPY {
             throw AudioIOError.unsupportedFormat(path: path, format: "npy dtype \(dtype.rawValue)")
         }
         guard version != .v3 else { throw AudioIOError.unsupportedFormat(path: path, format: "npy version 3.0") }
+        guard array.values.count == array.shape.reduce(1, *) else {
+            throw AudioIOError.invalidParameter(
+                name: "values", value: "\(array.values.count) elements",
+                reason: "shape \(array.shape) needs "
+                    + "\(array.shape.reduce(1, *))")
+        }
         let header = encodeHeader(dtype: dtype, shape: array.shape, version: version)
         try AtomicFile.write(to: URL(fileURLWithPath: path)) { temporary in
             var data = Data(header)
@@ -201,7 +208,7 @@ public enum NPY {
             shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var text = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
         if let first = shape.first { text += String(repeating: " ", count: growthDigits - String(first).count) }
-        let chosen = version ?? (padded(text, lengthBytes: 2).count - 10 <= 65_535 ? .v1 : .v2)
+        let chosen = version ?? (padded(text, lengthBytes: 2).count <= 65_535 ? .v1 : .v2)
         let lengthBytes = chosen == .v1 ? 2 : 4
         let body = padded(text, lengthBytes: lengthBytes)
         var header = magic + [UInt8(chosen.rawValue), 0]

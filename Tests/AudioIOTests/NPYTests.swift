@@ -75,6 +75,29 @@ struct NPYTests {
         assertClose(back.values, signal.samples, rtol: 0, atol: 0)
     }
 
+    @Test func largeHeadersSwitchToVersion2LikeNumpy() throws {
+        // 8,000 dimensions of 1 make a ~24 KB header (fits 1.0); 30,000 make ~90 KB (needs 2.0).
+        let scratch = try ScratchDirectory()
+        for (dims, version) in [(8000, NPYVersion.v1), (30000, .v2)] {
+            let path = scratch.path("wide\(dims).npy")
+            try NPY.write(try NPYArray(shape: [Int](repeating: 1, count: dims), values: [7]), to: path)
+            let header = try NPY.readHeader(path: path)
+            #expect(header.version == version)
+            #expect(header.dataOffset % 64 == 0)
+            #expect(try NPY.read(path: path).values == [7])
+        }
+    }
+
+    @Test func resizedValuesAreRejected() throws {
+        let scratch = try ScratchDirectory()
+        var array = try NPYArray(shape: [2], values: [1, 2])
+        array.values.append(3)
+        #expect(throws: AudioIOError.invalidParameter(name: "values", value: "3 elements", reason: "shape [2] needs 2"))
+        {
+            try NPY.write(array, to: scratch.path("bad.npy"))
+        }
+    }
+
     @Test func integerDtypesCannotBeWritten() throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path("x.npy")
