@@ -129,33 +129,80 @@ public enum AudioFile {
         let wanted = min(options.count ?? Int.max, declared - options.start)
         let readable = max(0, min(wanted, info.frames - options.start))
         let channels = info.channels
-        var samples = [Float](repeating: 0, count: readable * channels)
-        var got = 0
-        if readable > 0 {
-            if options.start > 0 { try file.seek(to: options.start) }
-            let blockFrames = min(readable, 65_536)
-            var block = [Float](repeating: 0, count: blockFrames * channels)
-            samples.withUnsafeMutableBufferPointer { out in
-                block.withUnsafeMutableBufferPointer { buf in
-                    guard let bufBase = buf.baseAddress, let outBase = out.baseAddress else { return }
-                    while got < readable {
-                        let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, readable - got))
-                        if n == 0 { break }
-                        deinterleave(
-                            bufBase, frames: n, channels: channels, into: outBase, stride: readable, offset: got)
-                        got += n
-                    }
-                }
-            }
-        }
+        if readable > 0 && options.start > 0 { try file.seek(to: options.start) }
+        // Preallocate the result only when the frame count is trustworthy: checked against the bytes present by
+        // the header probe, or small. A FLAC or Ogg header can declare any count (a crafted STREAMINFO can claim
+        // 2^36 frames), so those grow with the frames actually decoded instead.
+        let trusted = probe.availableFrames != nil || readable * channels <= 1 << 24
+        let result =
+            trusted
+            ? readPreallocated(file, channels: channels, frames: readable)
+            : readGrowing(file, channels: channels, frames: readable)
+        var samples = result.samples
+        let got = result.frames
         if got < wanted && !info.isTruncated {
             // The header promised more than the decoder delivered (a cut FLAC, a damaged Ogg page).
             try reportTruncation(path: path, declared: declared, available: options.start + got, options, onWarning)
         }
-        if got < readable {
+        if got < readable && trusted {
             samples = compact(samples, channels: channels, stride: readable, frames: got)
         }
         return try Signal(samples: samples, channels: channels, sampleRate: Double(info.sampleRate))
+    }
+
+    /// Reads up to `frames` frames into an exactly-sized planar buffer `[channels, frames]`; returns the buffer
+    /// (columns past the frames read are zero) and the frames read.
+    static func readPreallocated(
+        _ file: SndFileHandle, channels: Int, frames: Int
+    ) -> (samples: [Float], frames: Int) {
+        var samples = [Float](repeating: 0, count: frames * channels)
+        var got = 0
+        guard frames > 0 else { return (samples, 0) }
+        let blockFrames = min(frames, 65_536)
+        var block = [Float](repeating: 0, count: blockFrames * channels)
+        samples.withUnsafeMutableBufferPointer { out in
+            block.withUnsafeMutableBufferPointer { buf in
+                guard let bufBase = buf.baseAddress, let outBase = out.baseAddress else { return }
+                while got < frames {
+                    let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
+                    if n == 0 { break }
+                    deinterleave(bufBase, frames: n, channels: channels, into: outBase, stride: frames, offset: got)
+                    got += n
+                }
+            }
+        }
+        return (samples, got)
+    }
+
+    /// Reads up to `frames` frames with per-channel buffers that grow with the data actually decoded, then
+    /// joins them planar; returns exactly `[channels, got]` and `got`.
+    static func readGrowing(
+        _ file: SndFileHandle, channels: Int, frames: Int
+    ) -> (samples: [Float], frames: Int) {
+        var rows = [[Float]](repeating: [], count: channels)
+        let blockFrames = 65_536
+        var block = [Float](repeating: 0, count: blockFrames * channels)
+        var got = 0
+        block.withUnsafeMutableBufferPointer { buf in
+            guard let bufBase = buf.baseAddress else { return }
+            while got < frames {
+                let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
+                if n == 0 { break }
+                for c in 0..<channels {
+                    rows[c].append(contentsOf: repeatElement(0, count: n))
+                    rows[c].withUnsafeMutableBufferPointer { row in
+                        guard let rowBase = row.baseAddress else { return }
+                        var source = bufBase + c
+                        for f in 0..<n {
+                            rowBase[got + f] = source.pointee
+                            source += channels
+                        }
+                    }
+                }
+                got += n
+            }
+        }
+        return (channels == 1 ? rows[0] : Array(rows.joined()), got)
     }
 
     // MARK: Internals

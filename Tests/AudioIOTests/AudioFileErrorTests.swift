@@ -157,6 +157,39 @@ struct AudioFileErrorTests {
         #expect(try AudioFile.read(path: path).frames == 32)
     }
 
+    @Test func absurdFLACFrameCountDoesNotExhaustMemory() throws {
+        // STREAMINFO's 36-bit total-samples field set to 2^36 - 1 (about 275 GB of Float32 if believed).
+        var bytes = try AudioFixtures.bytes("long_pcm16.flac")
+        #expect(Array(bytes[0..<4]) == Array("fLaC".utf8))
+        bytes[21] |= 0x0F
+        for i in 22...25 { bytes[i] = 0xFF }
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("liar.flac", bytes)
+        let declared = (1 << 36) - 1
+        #expect(try AudioFile.info(path: path).frames == declared)
+        #expect(throws: AudioIOError.truncated(path: path, declaredFrames: declared, availableFrames: 12_000)) {
+            try AudioFile.read(path: path)
+        }
+        let signal = try AudioFile.read(path: path, options: ReadOptions(allowTruncated: true))
+        let expected = try AudioFile.read(path: AudioFixtures.path("long_pcm16.flac"))
+        #expect(signal == expected)
+    }
+
+    @Test func absurdFrameCountWithSeveralChannels() throws {
+        let scratch = try ScratchDirectory()
+        let original = try sineSignal(channels: 3, frames: 9000, sampleRate: 8000)
+        let path = scratch.path("three.flac")
+        try AudioFile.write(original, to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[21] |= 0x0F
+        for i in 22...25 { bytes[i] = 0xFF }
+        let liar = try scratch.write("liar3.flac", bytes)
+        let signal = try AudioFile.read(path: liar, options: ReadOptions(start: 100, allowTruncated: true))
+        let honest = try AudioFile.read(path: path, options: ReadOptions(start: 100))
+        #expect(signal.channels == 3 && signal.frames == 8900)
+        #expect(signal == honest)
+    }
+
     @Test func headerCutBeforeTheDataIsAnError() throws {
         let scratch = try ScratchDirectory()
         let bytes = try AudioFixtures.bytes("sine_pcm16.wav")
