@@ -398,7 +398,7 @@ struct HeaderDictParser {
         i += 1
     }
 
-    private mutating func parseValue() throws -> HeaderValue {
+    private mutating func parseValue(depth: Int = 0) throws -> HeaderValue {
         skipSpace()
         guard let c = peek else { throw Failure(reason: "unexpected end") }
         if c == "'" || c == "\"" {
@@ -410,6 +410,8 @@ struct HeaderDictParser {
             return .string(String(chars[start..<(i - 1)]))
         }
         if c == "(" {
+            // .npy shapes are flat tuples; refuse deep nesting so a hostile header cannot exhaust the stack.
+            guard depth < 4 else { throw Failure(reason: "tuples nested too deeply") }
             i += 1
             var items: [HeaderValue] = []
             while true {
@@ -418,7 +420,7 @@ struct HeaderDictParser {
                     i += 1
                     return .tuple(items)
                 }
-                items.append(try parseValue())
+                items.append(try parseValue(depth: depth + 1))
                 skipSpace()
                 if peek == "," { i += 1 } else if peek != ")" { throw Failure(reason: "expected ',' or ')'") }
             }

@@ -158,6 +158,8 @@ struct NPYTests {
         expectBadArray(try variant("dict.npy", replacing("'shape': (", "'shape': [")), "cannot parse header")
         expectBadArray(try variant("no-shape.npy", replacing("'shape'", "'shope'")), "no 'shape'")
         expectBadArray(try variant("negative.npy", replacing("(2, 3, 4)", "(2, -3, 4)")), "negative")
+        expectBadArray(try variant("nested.npy", replacing("(2, 3, 4)", "((((((2,),),),),)")), "nested too deeply")
+        expectBadArray(try variant("nested2.npy", replacing("(2, 3, 4)", "((2, 3), 4)")), "non-integer")
         #expect(throws: AudioIOError.cannotOpen(path: scratch.path("none.npy"), reason: "no such file")) {
             try NPY.read(path: scratch.path("none.npy"))
         }
