@@ -93,7 +93,7 @@ public enum AudioFile {
     /// cut file shows `declaredFrames > frames` here instead of failing.
     /// - Throws: `AudioIOError.cannotOpen`, `.empty`, `.unrecognized`, `.zeroChannels`, `.unsupportedEncoding`.
     public static func info(path: String) throws -> AudioInfo {
-        let (file, probe) = try open(path: path)
+        let (file, probe) = try openChecked(path: path)
         return makeInfo(file, probe: probe)
     }
 
@@ -113,7 +113,7 @@ public enum AudioFile {
     public static func read(
         path: String, options: ReadOptions = ReadOptions(), onWarning: (AudioReadWarning) -> Void = { _ in }
     ) throws -> Signal {
-        let (file, probe) = try open(path: path)
+        let (file, probe) = try openChecked(path: path)
         let info = makeInfo(file, probe: probe)
         let declared = info.declaredFrames ?? info.frames
         guard options.start >= 0, options.start <= declared else {
@@ -131,9 +131,10 @@ public enum AudioFile {
         let channels = info.channels
         if readable > 0 && options.start > 0 { try file.seek(to: options.start) }
         // Preallocate the result only when the frame count is trustworthy: checked against the bytes present by
-        // the header probe, or small. A FLAC or Ogg header can declare any count (a crafted STREAMINFO can claim
-        // 2^36 frames), so those grow with the frames actually decoded instead.
-        let trusted = probe.availableFrames != nil || readable * channels <= 1 << 24
+        // the header probe, or at most 2^26 samples (256 MB, about 35 min of 16 kHz stereo). A FLAC or Ogg header
+        // can declare any count (a crafted STREAMINFO can claim 2^36 frames), so beyond that the result grows
+        // with the frames actually decoded (one extra copy for multichannel files).
+        let trusted = probe.availableFrames != nil || readable * channels <= 1 << 26
         let result =
             trusted
             ? readPreallocated(file, channels: channels, frames: readable)
@@ -150,17 +151,19 @@ public enum AudioFile {
         return try Signal(samples: samples, channels: channels, sampleRate: Double(info.sampleRate))
     }
 
+    // MARK: Internals
+
     /// Reads up to `frames` frames into an exactly-sized planar buffer `[channels, frames]`; returns the buffer
     /// (columns past the frames read are zero) and the frames read.
     static func readPreallocated(
         _ file: SndFileHandle, channels: Int, frames: Int
     ) -> (samples: [Float], frames: Int) {
-        var samples = [Float](repeating: 0, count: frames * channels)
-        var got = 0
-        guard frames > 0 else { return (samples, 0) }
+        guard frames > 0 else { return ([], 0) }
         let blockFrames = min(frames, 65_536)
         var block = [Float](repeating: 0, count: blockFrames * channels)
-        samples.withUnsafeMutableBufferPointer { out in
+        var got = 0
+        // No zero-fill of the (possibly huge) result: every element is written below, or zeroed after a short read.
+        let samples = [Float](unsafeUninitializedCapacity: frames * channels) { out, initialized in
             block.withUnsafeMutableBufferPointer { buf in
                 guard let bufBase = buf.baseAddress, let outBase = out.baseAddress else { return }
                 while got < frames {
@@ -169,7 +172,11 @@ public enum AudioFile {
                     deinterleave(bufBase, frames: n, channels: channels, into: outBase, stride: frames, offset: got)
                     got += n
                 }
+                if got < frames {
+                    for c in 0..<channels { (outBase + c * frames + got).initialize(repeating: 0, count: frames - got) }
+                }
             }
+            initialized = frames * channels
         }
         return (samples, got)
     }
@@ -179,36 +186,42 @@ public enum AudioFile {
     static func readGrowing(
         _ file: SndFileHandle, channels: Int, frames: Int
     ) -> (samples: [Float], frames: Int) {
-        var rows = [[Float]](repeating: [], count: channels)
         let blockFrames = 65_536
+        var rows = [[Float]](repeating: [], count: channels)
+        for c in 0..<channels { rows[c].reserveCapacity(min(frames, 1 << 22)) }
         var block = [Float](repeating: 0, count: blockFrames * channels)
+        var planar = [Float](repeating: 0, count: blockFrames * channels)
         var got = 0
         block.withUnsafeMutableBufferPointer { buf in
-            guard let bufBase = buf.baseAddress else { return }
-            while got < frames {
-                let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
-                if n == 0 { break }
-                for c in 0..<channels {
-                    rows[c].append(contentsOf: repeatElement(0, count: n))
-                    rows[c].withUnsafeMutableBufferPointer { row in
-                        guard let rowBase = row.baseAddress else { return }
-                        var source = bufBase + c
-                        for f in 0..<n {
-                            rowBase[got + f] = source.pointee
-                            source += channels
-                        }
+            planar.withUnsafeMutableBufferPointer { plane in
+                guard let bufBase = buf.baseAddress, let planeBase = plane.baseAddress else { return }
+                while got < frames {
+                    let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
+                    if n == 0 { break }
+                    deinterleave(bufBase, frames: n, channels: channels, into: planeBase, stride: n, offset: 0)
+                    for c in 0..<channels {
+                        rows[c].append(contentsOf: UnsafeBufferPointer(start: planeBase + c * n, count: n))
                     }
+                    got += n
                 }
-                got += n
             }
         }
-        return (channels == 1 ? rows[0] : Array(rows.joined()), got)
+        if channels == 1 { return (rows[0], got) }
+        let samples = [Float](unsafeUninitializedCapacity: channels * got) { out, initialized in
+            for c in 0..<channels {
+                rows[c].withUnsafeBufferPointer { row in
+                    if let rowBase = row.baseAddress, let outBase = out.baseAddress {
+                        (outBase + c * got).initialize(from: rowBase, count: got)
+                    }
+                }
+            }
+            initialized = channels * got
+        }
+        return (samples, got)
     }
 
-    // MARK: Internals
-
     /// Checks the path, probes the header and opens the file with libsndfile.
-    static func open(path: String) throws -> (SndFileHandle, AudioHeaderProbe) {
+    static func openChecked(path: String) throws -> (SndFileHandle, AudioHeaderProbe) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw AudioIOError.cannotOpen(path: path, reason: "no such file")

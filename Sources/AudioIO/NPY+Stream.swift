@@ -133,7 +133,7 @@ public final class NPYStreamWriter {
             throw AudioIOError.ioFailure(path: path, reason: "cannot close: \(errnoDescription())")
         }
         do {
-            try AtomicFile.commit(temporary, to: URL(fileURLWithPath: path))
+            try AtomicFile.commit(temporary, to: URL(fileURLWithPath: path), durable: false)
         } catch {
             unlink(temporary.path)
             throw error

@@ -1,5 +1,17 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+
+    /// write(2); named so it cannot be confused with `NPY.write`.
+    private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+    import Darwin
+
+    /// write(2); named so it cannot be confused with `NPY.write`.
+    private let systemWrite = Darwin.write
+#endif
+
 #if _endian(big)
     #error("NPY reads and writes little-endian data with plain memory copies; big-endian hosts are not supported")
 #endif
@@ -123,18 +135,58 @@ public enum NPY {
     /// - Throws: `AudioIOError.cannotOpen` (missing), `.badArray` (bad magic, damaged header, unsupported or
     ///   big-endian dtype, Fortran order, data shorter than the shape needs).
     public static func read(path: String) throws -> NPYArray {
-        let data = try contents(of: path)
-        return try data.withUnsafeBytes { raw in
-            let header = try parseHeader(raw, path: path)
-            try checkReadable(header, fileSize: raw.count, path: path)
-            var values = [Float](repeating: 0, count: header.elementCount)
-            values.withUnsafeMutableBufferPointer { out in
-                convert(
-                    UnsafeRawBufferPointer(rebasing: raw[header.dataOffset...]), dtype: header.dtype,
-                    count: header.elementCount, into: out)
+        let header = try readHeader(path: path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw try missingFileError(path) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw AudioIOError.ioFailure(path: path, reason: String(cString: strerror(errno)))
+        }
+        try checkReadable(header, fileSize: Int(status.st_size), path: path)
+        let count = header.elementCount
+        if header.dtype == .float32 {
+            // Straight from the file into the result's storage: no intermediate copy, no zero-fill.
+            var failure: AudioIOError?
+            let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                failure = readAll(
+                    fd, into: UnsafeMutableRawBufferPointer(buffer), at: header.dataOffset, path: path)
+                if failure == nil {
+                    initialized = count
+                } else {
+                    buffer.initialize(repeating: 0)
+                    initialized = count
+                }
             }
+            if let failure { throw failure }
             return try NPYArray(shape: header.shape, values: values)
         }
+        var raw = [UInt8](repeating: 0, count: header.dataBytes)
+        if let failure = raw.withUnsafeMutableBytes({ readAll(fd, into: $0, at: header.dataOffset, path: path) }) {
+            throw failure
+        }
+        var values = [Float](repeating: 0, count: count)
+        raw.withUnsafeBytes { bytes in
+            values.withUnsafeMutableBufferPointer { convert(bytes, dtype: header.dtype, count: count, into: $0) }
+        }
+        return try NPYArray(shape: header.shape, values: values)
+    }
+
+    /// Fills `buffer` from `fd` starting at byte `offset`; returns an error naming `path` if the file is short.
+    static func readAll(
+        _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String
+    ) -> AudioIOError? {
+        var done = 0
+        while done < buffer.count, let base = buffer.baseAddress {
+            let n = pread(fd, base + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "file ended early"
+                return .ioFailure(path: path, reason: "reading array data: \(reason)")
+            }
+            done += n
+        }
+        return nil
     }
 
     /// Reads only the header of the file at `path` (a few hundred bytes).
@@ -180,14 +232,38 @@ public enum NPY {
         }
         let header = encodeHeader(dtype: dtype, shape: array.shape, version: version)
         try AtomicFile.write(to: URL(fileURLWithPath: path)) { temporary in
-            var data = Data(header)
-            data.reserveCapacity(header.count + array.values.count * dtype.itemSize)
-            appendEncoded(array.values[...], dtype: dtype, to: &data)
-            do {
-                try data.write(to: temporary)
-            } catch {
-                throw AudioIOError.ioFailure(path: path, reason: error.localizedDescription)
+            let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else {
+                throw AudioIOError.ioFailure(path: path, reason: String(cString: strerror(errno)))
             }
+            defer { close(fd) }
+            try header.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            if dtype == .float32 {
+                try array.values.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            } else {
+                var chunk = Data()
+                for start in stride(from: 0, to: array.values.count, by: 65_536) {
+                    chunk.removeAll(keepingCapacity: true)
+                    let end = min(start + 65_536, array.values.count)
+                    appendEncoded(array.values[start..<end], dtype: dtype, to: &chunk)
+                    try chunk.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+                }
+            }
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    ///
+    /// - Throws: `AudioIOError.ioFailure` naming `path`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count, let base = bytes.baseAddress {
+            let n = systemWrite(fd, base + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw AudioIOError.ioFailure(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+            }
+            done += n
         }
     }
 
@@ -325,15 +401,6 @@ public enum NPY {
             values.map(Double.init).withUnsafeBytes { data.append(contentsOf: $0) }
         } else {
             values.withUnsafeBytes { data.append(contentsOf: $0) }
-        }
-    }
-
-    /// The file's bytes, or a typed error naming the path.
-    static func contents(of path: String) throws -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw try missingFileError(path)
         }
     }
 
