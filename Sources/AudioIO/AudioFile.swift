@@ -1,6 +1,12 @@
 import CSndFile
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What an audio file holds, as `soundfile.info(path)` reports it.
 ///
 /// `format` and `subtype` use soundfile's names (`"WAV"`, `"FLAC"`, `"OGG"`, `"AIFF"`, `"RF64"`, `"WAVEX"`;
@@ -14,8 +20,9 @@ public struct AudioInfo: Sendable, Equatable {
     public var sampleRate: Int
     /// Number of channels (≥ 1).
     public var channels: Int
-    /// Frames (samples per channel) that can be read. For a WAV or AIFF cut short this is what the data holds;
-    /// for FLAC it is what the STREAMINFO block declares (a cut FLAC is only detected when decoded).
+    /// Frames (samples per channel) that can be read. For a WAV, RF64, W64, AIFF or AU file cut short this is
+    /// what the data holds; for FLAC and Ogg it is what the stream declares (a cut FLAC is only detected when
+    /// decoded, by ``AudioFile/read(path:options:onWarning:)`` or ``AudioStreamReader``).
     public var frames: Int
     /// Frames the header declares when it declares more than ``frames`` (a truncated file), else `nil`.
     public var declaredFrames: Int?
@@ -82,11 +89,11 @@ public enum AudioReadWarning: Sendable, Equatable, CustomStringConvertible {
 public enum AudioFile {
     /// Describes the file at `path` without decoding its samples.
     ///
-    /// For WAV, RF64 and AIFF the header's declared data size is compared with the bytes present, so a cut file
-    /// shows `declaredFrames > frames` here instead of failing.
+    /// For WAV, RF64, W64, AIFF and AU the header's declared data size is compared with the bytes present, so a
+    /// cut file shows `declaredFrames > frames` here instead of failing.
     /// - Throws: `AudioIOError.cannotOpen`, `.empty`, `.unrecognized`, `.zeroChannels`, `.unsupportedEncoding`.
     public static func info(path: String) throws -> AudioInfo {
-        let (file, probe) = try open(path: path)
+        let (file, probe) = try openChecked(path: path)
         return makeInfo(file, probe: probe)
     }
 
@@ -106,7 +113,7 @@ public enum AudioFile {
     public static func read(
         path: String, options: ReadOptions = ReadOptions(), onWarning: (AudioReadWarning) -> Void = { _ in }
     ) throws -> Signal {
-        let (file, probe) = try open(path: path)
+        let (file, probe) = try openChecked(path: path)
         let info = makeInfo(file, probe: probe)
         let declared = info.declaredFrames ?? info.frames
         guard options.start >= 0, options.start <= declared else {
@@ -122,30 +129,23 @@ public enum AudioFile {
         let wanted = min(options.count ?? Int.max, declared - options.start)
         let readable = max(0, min(wanted, info.frames - options.start))
         let channels = info.channels
-        var samples = [Float](repeating: 0, count: readable * channels)
-        var got = 0
-        if readable > 0 {
-            if options.start > 0 { try file.seek(to: options.start) }
-            let blockFrames = min(readable, 65_536)
-            var block = [Float](repeating: 0, count: blockFrames * channels)
-            samples.withUnsafeMutableBufferPointer { out in
-                block.withUnsafeMutableBufferPointer { buf in
-                    guard let bufBase = buf.baseAddress, let outBase = out.baseAddress else { return }
-                    while got < readable {
-                        let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, readable - got))
-                        if n == 0 { break }
-                        deinterleave(
-                            bufBase, frames: n, channels: channels, into: outBase, stride: readable, offset: got)
-                        got += n
-                    }
-                }
-            }
-        }
+        if readable > 0 && options.start > 0 { try file.seek(to: options.start) }
+        // Preallocate the result only when the frame count is trustworthy: checked against the bytes present by
+        // the header probe, or at most 2^26 samples (256 MB, about 35 min of 16 kHz stereo). A FLAC or Ogg header
+        // can declare any count (a crafted STREAMINFO can claim 2^36 frames), so beyond that the result grows
+        // with the frames actually decoded (one extra copy for multichannel files).
+        let trusted = probe.availableFrames != nil || readable * channels <= 1 << 26
+        let result =
+            trusted
+            ? readPreallocated(file, channels: channels, frames: readable)
+            : readGrowing(file, channels: channels, frames: readable)
+        var samples = result.samples
+        let got = result.frames
         if got < wanted && !info.isTruncated {
             // The header promised more than the decoder delivered (a cut FLAC, a damaged Ogg page).
             try reportTruncation(path: path, declared: declared, available: options.start + got, options, onWarning)
         }
-        if got < readable {
+        if got < readable && trusted {
             samples = compact(samples, channels: channels, stride: readable, frames: got)
         }
         return try Signal(samples: samples, channels: channels, sampleRate: Double(info.sampleRate))
@@ -153,15 +153,83 @@ public enum AudioFile {
 
     // MARK: Internals
 
+    /// Reads up to `frames` frames into an exactly-sized planar buffer `[channels, frames]`; returns the buffer
+    /// (columns past the frames read are zero) and the frames read.
+    static func readPreallocated(
+        _ file: SndFileHandle, channels: Int, frames: Int
+    ) -> (samples: [Float], frames: Int) {
+        guard frames > 0 else { return ([], 0) }
+        let blockFrames = min(frames, 65_536)
+        var block = [Float](repeating: 0, count: blockFrames * channels)
+        var got = 0
+        // No zero-fill of the (possibly huge) result: every element is written below, or zeroed after a short read.
+        let samples = [Float](unsafeUninitializedCapacity: frames * channels) { out, initialized in
+            block.withUnsafeMutableBufferPointer { buf in
+                guard let bufBase = buf.baseAddress, let outBase = out.baseAddress else { return }
+                while got < frames {
+                    let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
+                    if n == 0 { break }
+                    deinterleave(bufBase, frames: n, channels: channels, into: outBase, stride: frames, offset: got)
+                    got += n
+                }
+                if got < frames {
+                    for c in 0..<channels { (outBase + c * frames + got).initialize(repeating: 0, count: frames - got) }
+                }
+            }
+            initialized = frames * channels
+        }
+        return (samples, got)
+    }
+
+    /// Reads up to `frames` frames with per-channel buffers that grow with the data actually decoded, then
+    /// joins them planar; returns exactly `[channels, got]` and `got`.
+    static func readGrowing(
+        _ file: SndFileHandle, channels: Int, frames: Int
+    ) -> (samples: [Float], frames: Int) {
+        let blockFrames = 65_536
+        var rows = [[Float]](repeating: [], count: channels)
+        for c in 0..<channels { rows[c].reserveCapacity(min(frames, 1 << 22)) }
+        var block = [Float](repeating: 0, count: blockFrames * channels)
+        var planar = [Float](repeating: 0, count: blockFrames * channels)
+        var got = 0
+        block.withUnsafeMutableBufferPointer { buf in
+            planar.withUnsafeMutableBufferPointer { plane in
+                guard let bufBase = buf.baseAddress, let planeBase = plane.baseAddress else { return }
+                while got < frames {
+                    let n = file.readInterleaved(into: bufBase, frames: min(blockFrames, frames - got))
+                    if n == 0 { break }
+                    deinterleave(bufBase, frames: n, channels: channels, into: planeBase, stride: n, offset: 0)
+                    for c in 0..<channels {
+                        rows[c].append(contentsOf: UnsafeBufferPointer(start: planeBase + c * n, count: n))
+                    }
+                    got += n
+                }
+            }
+        }
+        if channels == 1 { return (rows[0], got) }
+        let samples = [Float](unsafeUninitializedCapacity: channels * got) { out, initialized in
+            for c in 0..<channels {
+                rows[c].withUnsafeBufferPointer { row in
+                    if let rowBase = row.baseAddress, let outBase = out.baseAddress {
+                        (outBase + c * got).initialize(from: rowBase, count: got)
+                    }
+                }
+            }
+            initialized = channels * got
+        }
+        return (samples, got)
+    }
+
     /// Checks the path, probes the header and opens the file with libsndfile.
-    static func open(path: String) throws -> (SndFileHandle, AudioHeaderProbe) {
+    static func openChecked(path: String) throws -> (SndFileHandle, AudioHeaderProbe) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw AudioIOError.cannotOpen(path: path, reason: "no such file")
         }
         guard !isDirectory.boolValue else { throw AudioIOError.cannotOpen(path: path, reason: "is a directory") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        // stat(2) follows symbolic links (FileManager.attributesOfItem would give the link's own size).
+        var status = stat()
+        let size = stat(path, &status) == 0 ? Int(status.st_size) : 0
         guard size > 0 else { throw AudioIOError.empty(path: path) }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw AudioIOError.cannotOpen(path: path, reason: "permission denied")

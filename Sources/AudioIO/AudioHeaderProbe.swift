@@ -1,14 +1,16 @@
 import Foundation
 
-/// What a WAV / RF64 / AIFF container header declares, read from the file's own bytes.
+/// What a WAV / RF64 / W64 / AIFF / AU container header declares, read from the file's own bytes.
 ///
-/// libsndfile opens a WAV or AIFF cut short without any error and simply reports fewer frames, so a damaged
-/// download would pass unnoticed. The probe walks the RIFF (`fmt `, `ds64`, `data`) or IFF (`COMM`, `SSND`)
-/// chunks, takes the data size the header declares, and compares it with the bytes actually present:
+/// libsndfile opens these formats cut short without any error and simply reports fewer frames, so a damaged
+/// download would pass unnoticed. The probe walks the RIFF (`fmt `, `ds64`, `data`), W64 (GUID chunks with
+/// 64-bit sizes) or IFF (`COMM`, `SSND`) chunks, or reads the AU header, takes the data size the header
+/// declares, and compares it with the bytes actually present:
 ///
 /// ```
-/// declaredFrames  = dataChunkSize / blockAlign                  (WAV, RF64: ds64 size when the field is ~0)
+/// declaredFrames  = dataChunkSize / blockAlign                  (WAV, RF64: ds64 size when the field is ~0; W64)
 /// declaredFrames  = COMM.numSampleFrames                        (AIFF, AIFC)
+/// declaredFrames  = dataSize / (channels · bytesPerSample)      (AU)
 /// availableFrames = min(declared bytes, fileSize - dataStart) / bytesPerFrame
 /// ```
 ///
@@ -35,6 +37,8 @@ struct AudioHeaderProbe: Sendable, Equatable {
     static func probe(path: String, fileSize: Int) -> AudioHeaderProbe {
         guard let reader = ByteReader(path: path, size: fileSize), let head = reader.bytes(at: 0, count: 12)
         else { return AudioHeaderProbe() }
+        if let guid = reader.bytes(at: 0, count: 16), guid == w64RIFF { return probeW64(reader) }
+        if head[0..<4].elementsEqual(".snd".utf8) { return probeAU(reader) }
         let magic = String(decoding: head[0..<4], as: UTF8.self)
         let kind = String(decoding: head[8..<12], as: UTF8.self)
         switch (magic, kind) {
@@ -75,8 +79,10 @@ struct AudioHeaderProbe: Sendable, Equatable {
                 var dataSize = UInt64(size)
                 if isRF64, size == 0xFFFF_FFFF, let ds64 = ds64DataSize { dataSize = ds64 }
                 let pcmLike = [1, 3, 6, 7].contains(formatTag)  // PCM, IEEE float, A-law, µ-law
-                guard pcmLike, blockAlign > 0, dataSize > 0, dataSize != 0xFFFF_FFFF || isRF64,
-                    dataSize <= UInt64(Int.max)
+                // Writers that cannot seek back leave a placeholder size: 0, 0xFFFFFFFF (ffmpeg) or 0x7FFFF000
+                // (sox). Such a header declares nothing, so it is not a truncation.
+                let placeholder = !isRF64 && (dataSize == 0 || dataSize >= 0x7FFF_F000)
+                guard pcmLike, blockAlign > 0, !placeholder, dataSize > 0, dataSize <= UInt64(Int.max)
                 else { return result }
                 let declaredBytes = Int(dataSize)
                 let presentBytes = max(0, reader.size - body)
@@ -88,6 +94,60 @@ struct AudioHeaderProbe: Sendable, Equatable {
             }
             offset = body + size + (size & 1)
         }
+        return result
+    }
+
+    /// The W64 `riff` chunk GUID; chunk GUIDs start with the 4-character RIFF id, then this tail.
+    private static let w64RIFF: [UInt8] = Array("riff".utf8) + w64Tail(0x2E91_CF11, 0xA5D6_28DB, 0x04C1_0000)
+    private static func w64Tail(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> [UInt8] {
+        [a, b, c].flatMap { word in (0..<4).reversed().map { UInt8(truncatingIfNeeded: word >> (8 * $0)) } }
+    }
+
+    private static func probeW64(_ reader: ByteReader) -> AudioHeaderProbe {
+        var result = AudioHeaderProbe()
+        var offset = 40  // riff GUID (16) + size (8) + wave GUID (16)
+        var blockAlign = 0
+        var formatTag = 0
+        while offset + 24 <= reader.size, let header = reader.bytes(at: offset, count: 24) {
+            let id = String(decoding: header[0..<4], as: UTF8.self)
+            let size = header.littleEndianUInt64(at: 16)  // includes the 24-byte chunk header
+            guard size >= 24, size <= UInt64(Int.max / 2) else { return result }
+            let body = offset + 24
+            switch id {
+            case "fmt ":
+                guard let fmt = reader.bytes(at: body, count: 16) else { return result }
+                formatTag = Int(fmt.littleEndianUInt16(at: 0))
+                result.channels = Int(fmt.littleEndianUInt16(at: 2))
+                result.wavFormatTag = formatTag
+                blockAlign = Int(fmt.littleEndianUInt16(at: 12))
+            case "data":
+                guard [1, 3, 6, 7, 0xFFFE].contains(formatTag), blockAlign > 0 else { return result }
+                let declaredBytes = Int(size) - 24
+                result.declaredFrames = declaredBytes / blockAlign
+                result.availableFrames = min(declaredBytes, max(0, reader.size - body)) / blockAlign
+                return result
+            default:
+                break
+            }
+            offset += (Int(size) + 7) & ~7
+        }
+        return result
+    }
+
+    private static func probeAU(_ reader: ByteReader) -> AudioHeaderProbe {
+        var result = AudioHeaderProbe()
+        guard let header = reader.bytes(at: 0, count: 24) else { return result }
+        let dataStart = Int(header.bigEndianUInt32(at: 4))
+        let dataSize = header.bigEndianUInt32(at: 8)
+        let encoding = header.bigEndianUInt32(at: 12)
+        let channels = Int(header.bigEndianUInt32(at: 20))
+        result.channels = channels
+        // Bytes per sample of the uncompressed AU encodings (µ-law, PCM 8/16/24/32, float, double, A-law).
+        let sizes: [UInt32: Int] = [1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1]
+        guard let sampleBytes = sizes[encoding], channels > 0, dataSize != 0xFFFF_FFFF else { return result }
+        let frameBytes = sampleBytes * channels
+        result.declaredFrames = Int(dataSize) / frameBytes
+        result.availableFrames = min(Int(dataSize), max(0, reader.size - dataStart)) / frameBytes
         return result
     }
 

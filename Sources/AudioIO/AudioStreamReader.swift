@@ -41,7 +41,7 @@ public final class AudioStreamReader: @unchecked Sendable {
     /// - Throws: `AudioIOError.cannotOpen`, `.empty`, `.unrecognized`, `.zeroChannels`, `.unsupportedEncoding`,
     ///   `.truncated` (a WAV/AIFF header declaring more than the file holds, unless allowed).
     public init(path: String, allowTruncated: Bool = false) throws {
-        let (file, probe) = try AudioFile.open(path: path)
+        let (file, probe) = try AudioFile.openChecked(path: path)
         let info = AudioFile.makeInfo(file, probe: probe)
         self.path = path
         self.file = file

@@ -1,5 +1,17 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+
+    /// write(2); named so it cannot be confused with `NPY.write`.
+    private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+    import Darwin
+
+    /// write(2); named so it cannot be confused with `NPY.write`.
+    private let systemWrite = Darwin.write
+#endif
+
 #if _endian(big)
     #error("NPY reads and writes little-endian data with plain memory copies; big-endian hosts are not supported")
 #endif
@@ -123,18 +135,58 @@ public enum NPY {
     /// - Throws: `AudioIOError.cannotOpen` (missing), `.badArray` (bad magic, damaged header, unsupported or
     ///   big-endian dtype, Fortran order, data shorter than the shape needs).
     public static func read(path: String) throws -> NPYArray {
-        let data = try contents(of: path)
-        return try data.withUnsafeBytes { raw in
-            let header = try parseHeader(raw, path: path)
-            try checkReadable(header, fileSize: raw.count, path: path)
-            var values = [Float](repeating: 0, count: header.elementCount)
-            values.withUnsafeMutableBufferPointer { out in
-                convert(
-                    UnsafeRawBufferPointer(rebasing: raw[header.dataOffset...]), dtype: header.dtype,
-                    count: header.elementCount, into: out)
+        let header = try readHeader(path: path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw try missingFileError(path) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw AudioIOError.ioFailure(path: path, reason: String(cString: strerror(errno)))
+        }
+        try checkReadable(header, fileSize: Int(status.st_size), path: path)
+        let count = header.elementCount
+        if header.dtype == .float32 {
+            // Straight from the file into the result's storage: no intermediate copy, no zero-fill.
+            var failure: AudioIOError?
+            let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                failure = readAll(
+                    fd, into: UnsafeMutableRawBufferPointer(buffer), at: header.dataOffset, path: path)
+                if failure == nil {
+                    initialized = count
+                } else {
+                    buffer.initialize(repeating: 0)
+                    initialized = count
+                }
             }
+            if let failure { throw failure }
             return try NPYArray(shape: header.shape, values: values)
         }
+        var raw = [UInt8](repeating: 0, count: header.dataBytes)
+        if let failure = raw.withUnsafeMutableBytes({ readAll(fd, into: $0, at: header.dataOffset, path: path) }) {
+            throw failure
+        }
+        var values = [Float](repeating: 0, count: count)
+        raw.withUnsafeBytes { bytes in
+            values.withUnsafeMutableBufferPointer { convert(bytes, dtype: header.dtype, count: count, into: $0) }
+        }
+        return try NPYArray(shape: header.shape, values: values)
+    }
+
+    /// Fills `buffer` from `fd` starting at byte `offset`; returns an error naming `path` if the file is short.
+    static func readAll(
+        _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String
+    ) -> AudioIOError? {
+        var done = 0
+        while done < buffer.count, let base = buffer.baseAddress {
+            let n = pread(fd, base + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "file ended early"
+                return .ioFailure(path: path, reason: "reading array data: \(reason)")
+            }
+            done += n
+        }
+        return nil
     }
 
     /// Reads only the header of the file at `path` (a few hundred bytes).
@@ -163,7 +215,8 @@ public enum NPY {
     ///   - path: the destination; its folder must exist. An existing file is replaced.
     ///   - dtype: `.float32` (default, no conversion) or `.float64`; the integer types cannot be written.
     ///   - version: `nil` (default) picks 1.0 when the header fits in 64 KiB, like NumPy; else as given.
-    /// - Throws: `AudioIOError.unsupportedFormat` for an integer dtype or 3.0, `.ioFailure` if writing fails.
+    /// - Throws: `AudioIOError.unsupportedFormat` for an integer dtype or 3.0, `.invalidParameter` when `values`
+    ///   was resized away from the shape, `.ioFailure` if writing fails.
     public static func write(
         _ array: NPYArray, to path: String, dtype: NPYDType = .float32, version: NPYVersion? = nil
     ) throws {
@@ -171,16 +224,46 @@ public enum NPY {
             throw AudioIOError.unsupportedFormat(path: path, format: "npy dtype \(dtype.rawValue)")
         }
         guard version != .v3 else { throw AudioIOError.unsupportedFormat(path: path, format: "npy version 3.0") }
+        guard array.values.count == array.shape.reduce(1, *) else {
+            throw AudioIOError.invalidParameter(
+                name: "values", value: "\(array.values.count) elements",
+                reason: "shape \(array.shape) needs "
+                    + "\(array.shape.reduce(1, *))")
+        }
         let header = encodeHeader(dtype: dtype, shape: array.shape, version: version)
         try AtomicFile.write(to: URL(fileURLWithPath: path)) { temporary in
-            var data = Data(header)
-            data.reserveCapacity(header.count + array.values.count * dtype.itemSize)
-            appendEncoded(array.values[...], dtype: dtype, to: &data)
-            do {
-                try data.write(to: temporary)
-            } catch {
-                throw AudioIOError.ioFailure(path: path, reason: error.localizedDescription)
+            let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else {
+                throw AudioIOError.ioFailure(path: path, reason: String(cString: strerror(errno)))
             }
+            defer { close(fd) }
+            try header.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            if dtype == .float32 {
+                try array.values.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            } else {
+                var chunk = Data()
+                for start in stride(from: 0, to: array.values.count, by: 65_536) {
+                    chunk.removeAll(keepingCapacity: true)
+                    let end = min(start + 65_536, array.values.count)
+                    appendEncoded(array.values[start..<end], dtype: dtype, to: &chunk)
+                    try chunk.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+                }
+            }
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    ///
+    /// - Throws: `AudioIOError.ioFailure` naming `path`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count, let base = bytes.baseAddress {
+            let n = systemWrite(fd, base + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw AudioIOError.ioFailure(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+            }
+            done += n
         }
     }
 
@@ -201,7 +284,7 @@ public enum NPY {
             shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var text = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
         if let first = shape.first { text += String(repeating: " ", count: growthDigits - String(first).count) }
-        let chosen = version ?? (padded(text, lengthBytes: 2).count - 10 <= 65_535 ? .v1 : .v2)
+        let chosen = version ?? (padded(text, lengthBytes: 2).count <= 65_535 ? .v1 : .v2)
         let lengthBytes = chosen == .v1 ? 2 : 4
         let body = padded(text, lengthBytes: lengthBytes)
         var header = magic + [UInt8(chosen.rawValue), 0]
@@ -321,15 +404,6 @@ public enum NPY {
         }
     }
 
-    /// The file's bytes, or a typed error naming the path.
-    static func contents(of path: String) throws -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw try missingFileError(path)
-        }
-    }
-
     /// `.cannotOpen` with the reason the file could not be read.
     static func missingFileError(_ path: String) throws -> AudioIOError {
         var isDirectory: ObjCBool = false
@@ -391,7 +465,7 @@ struct HeaderDictParser {
         i += 1
     }
 
-    private mutating func parseValue() throws -> HeaderValue {
+    private mutating func parseValue(depth: Int = 0) throws -> HeaderValue {
         skipSpace()
         guard let c = peek else { throw Failure(reason: "unexpected end") }
         if c == "'" || c == "\"" {
@@ -403,6 +477,8 @@ struct HeaderDictParser {
             return .string(String(chars[start..<(i - 1)]))
         }
         if c == "(" {
+            // .npy shapes are flat tuples; refuse deep nesting so a hostile header cannot exhaust the stack.
+            guard depth < 4 else { throw Failure(reason: "tuples nested too deeply") }
             i += 1
             var items: [HeaderValue] = []
             while true {
@@ -411,7 +487,7 @@ struct HeaderDictParser {
                     i += 1
                     return .tuple(items)
                 }
-                items.append(try parseValue())
+                items.append(try parseValue(depth: depth + 1))
                 skipSpace()
                 if peek == "," { i += 1 } else if peek != ")" { throw Failure(reason: "expected ',' or ')'") }
             }

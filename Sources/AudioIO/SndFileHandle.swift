@@ -41,7 +41,7 @@ final class SndFileHandle {
             let code = sf_error(nil)
             let reason = String(cString: sf_strerror(nil))
             if probe.channels == 0 { throw AudioIOError.zeroChannels(path: path) }
-            if let tag = probe.wavFormatTag, ![1, 3, 6, 7].contains(tag) {
+            if let tag = probe.wavFormatTag, ![1, 3, 6, 7, 0xFFFE].contains(tag) {
                 // libsndfile calls an unknown codec a "malformed 'fmt ' chunk"; name the codec instead.
                 let hex = String(tag, radix: 16, uppercase: true)
                 throw AudioIOError.unsupportedEncoding(path: path, reason: "WAV format tag 0x\(hex) (\(reason))")

@@ -87,6 +87,8 @@ struct AudioFileErrorTests {
         ("sine_float.wav", "data", 0, 12, 100),
         ("sine_pcm24_wavex.wav", "data", 0, 6, 120),
         ("sine_pcm16.aiff", "SSND", 8, 4, 100),
+        ("sine_pcm16.w64", "data", 16, 4, 100),  // 24-byte GUID chunk header
+        ("sine_pcm16.au", ".snd", 16, 4, 100),  // data at the header's offset, 24
     ])
     func truncatedContainerIsDetected(
         name: String, chunk: String, skip: Int, bytesPerFrame: Int, frames: Int
@@ -141,6 +143,51 @@ struct AudioFileErrorTests {
         assertClose(signal.samples, whole.samples.prefix(available), rtol: 0, atol: 0)
         let ideal = try sineSignal(channels: 1, frames: 12_000, sampleRate: 8000, amplitude: 0.01)
         assertClose(whole.samples, ideal.samples, rtol: 0, atol: 1.01 / 32768)
+    }
+
+    @Test(arguments: [0x7FFF_F000, 0xFFFF_FFFF] as [UInt32])
+    func placeholderDataSizeIsNotATruncation(size: UInt32) throws {
+        // What sox / ffmpeg write when the output cannot be rewound: a huge size, then the real data.
+        var bytes = craftedWAV(channels: 1, dataBytes: 64)
+        for i in 0..<4 { bytes[40 + i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))) }
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("piped.wav", bytes)
+        let info = try AudioFile.info(path: path)
+        #expect(info.declaredFrames == nil && info.frames == 32)
+        #expect(try AudioFile.read(path: path).frames == 32)
+    }
+
+    @Test func absurdFLACFrameCountDoesNotExhaustMemory() throws {
+        // STREAMINFO's 36-bit total-samples field set to 2^36 - 1 (about 275 GB of Float32 if believed).
+        var bytes = try AudioFixtures.bytes("long_pcm16.flac")
+        #expect(Array(bytes[0..<4]) == Array("fLaC".utf8))
+        bytes[21] |= 0x0F
+        for i in 22...25 { bytes[i] = 0xFF }
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("liar.flac", bytes)
+        let declared = (1 << 36) - 1
+        #expect(try AudioFile.info(path: path).frames == declared)
+        #expect(throws: AudioIOError.truncated(path: path, declaredFrames: declared, availableFrames: 12_000)) {
+            try AudioFile.read(path: path)
+        }
+        let signal = try AudioFile.read(path: path, options: ReadOptions(allowTruncated: true))
+        let expected = try AudioFile.read(path: AudioFixtures.path("long_pcm16.flac"))
+        #expect(signal == expected)
+    }
+
+    @Test func absurdFrameCountWithSeveralChannels() throws {
+        let scratch = try ScratchDirectory()
+        let original = try sineSignal(channels: 3, frames: 9000, sampleRate: 8000)
+        let path = scratch.path("three.flac")
+        try AudioFile.write(original, to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[21] |= 0x0F
+        for i in 22...25 { bytes[i] = 0xFF }
+        let liar = try scratch.write("liar3.flac", bytes)
+        let signal = try AudioFile.read(path: liar, options: ReadOptions(start: 100, allowTruncated: true))
+        let honest = try AudioFile.read(path: path, options: ReadOptions(start: 100))
+        #expect(signal.channels == 3 && signal.frames == 8900)
+        #expect(signal == honest)
     }
 
     @Test func headerCutBeforeTheDataIsAnError() throws {

@@ -7,7 +7,7 @@ import Testing
 struct AudioFileReadTests {
     static let fixtures = [
         "sine_pcm16.wav", "sine_float.wav", "sine_pcm24_wavex.wav", "sine_pcm16_rf64.wav", "sine_pcm24.flac",
-        "sine_pcm16.aiff", "sine_vorbis.ogg", "sine_opus.ogg",
+        "sine_pcm16.aiff", "sine_pcm16.w64", "sine_pcm16.au", "sine_vorbis.ogg", "sine_opus.ogg",
     ]
 
     @Test(arguments: fixtures)
@@ -70,6 +70,15 @@ struct AudioFileReadTests {
         }
     }
 
+    @Test func symbolicLinksAreFollowed() throws {
+        let scratch = try ScratchDirectory()
+        let link = scratch.path("link.wav")
+        try FileManager.default.createSymbolicLink(
+            atPath: link, withDestinationPath: AudioFixtures.path("sine_pcm16.wav"))
+        #expect(try AudioFile.read(path: link) == (try AudioFile.read(path: AudioFixtures.path("sine_pcm16.wav"))))
+        #expect(try AudioFile.info(path: link).declaredFrames == nil)
+    }
+
     @Test func badRangeIsAnError() throws {
         let path = AudioFixtures.path("sine_pcm16.wav")
         #expect(
@@ -112,5 +121,69 @@ struct AudioFileReadTests {
         #expect(signal.frames == info.frames)
         // PCM16 read as Float: every sample is k / 32768 for an integer k.
         #expect(signal.samples.allSatisfy { ($0 * 32768).rounded() == $0 * 32768 })
+    }
+
+    /// Every real recording reads without a false truncation alarm, and streaming equals the whole-file read.
+    @Test(.enabled(if: TestPaths.sharedData("librispeech") != nil, "needs ../shared/data"))
+    func everyLibrispeechExcerptReadsWhole() throws {
+        let folder = try #require(TestPaths.sharedData("librispeech"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".ogg") }
+        #expect(names.count == 6)
+        for name in names.sorted() {
+            let path = folder.appendingPathComponent(name).path
+            let info = try AudioFile.info(path: path)
+            let whole = try AudioFile.read(path: path)
+            #expect(whole.frames == info.frames && info.declaredFrames == nil, "\(name)")
+            #expect(info.sampleRate == (name.hasSuffix(".hq.ogg") ? 16_000 : 22_050), "\(name)")
+            let reader = try AudioStreamReader(path: path)
+            var offset = 0
+            var same = true
+            try reader.forEachBlock(maxFrames: 10_000) { block in
+                same = same && block.samples[...] == whole.samples[offset..<(offset + block.frames)]
+                offset += block.frames
+            }
+            #expect(same && offset == whole.frames, "\(name)")
+        }
+    }
+
+    @Test(.enabled(if: TestPaths.sharedData("fsdd-dev/recordings") != nil, "needs ../shared/data"))
+    func everyFSDDRecordingReads() throws {
+        let folder = try #require(TestPaths.sharedData("fsdd-dev/recordings"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".wav") }
+        #expect(names.count == 2000)
+        var totalFrames = 0
+        for name in names {
+            let signal = try AudioFile.read(path: folder.appendingPathComponent(name).path)
+            #expect(signal.channels == 1 && signal.sampleRate == 8000, "\(name)")
+            // 0.14–2.3 s per digit (the data set's README).
+            #expect(signal.frames >= 1000 && signal.frames <= 20_000, "\(name): \(signal.frames) frames")
+            totalFrames += signal.frames
+        }
+        #expect(totalFrames > 2000 * 1000)
+    }
+
+    @Test(
+        .enabled(if: TestPaths.sharedData("librispeech") != nil, "needs ../shared/data"),
+        .enabled(if: PythonReference.executable != nil, "needs Python with numpy + soundfile")
+    )
+    func realRecordingsMatchSoundfile() throws {
+        let scratch = try ScratchDirectory()
+        let sources = ["fsdd-dev/recordings/7_theo_12.wav", "librispeech/3436-172162-0000.hq.ogg"]
+        for source in sources {
+            let url = try #require(TestPaths.sharedData(source))
+            // A symbolic link, so the verify script sees the file in the scratch folder without a copy.
+            try FileManager.default.createSymbolicLink(
+                atPath: scratch.path(url.lastPathComponent), withDestinationPath: url.path)
+        }
+        try PythonReference.verify(scratch.url)
+        for source in sources {
+            let path = scratch.path(URL(fileURLWithPath: source).lastPathComponent)
+            let ours = try AudioFile.read(path: path)
+            let report = try PythonReference.report(path)
+            #expect(report["frames"]?.int == ours.frames && report["channels"]?.int == ours.channels, "\(source)")
+            #expect(report["sampleRate"]?.int == Int(ours.sampleRate), "\(source)")
+            let lossy = source.hasSuffix(".ogg")
+            assertClose(ours.samples, try PythonReference.values(path), rtol: 0, atol: lossy ? 2e-3 : 0, source)
+        }
     }
 }

@@ -64,6 +64,19 @@ struct AudioFileWriteTests {
         #expect(try AudioFile.read(path: float).samples == signal.samples)  // float keeps everything
     }
 
+    @Test func float32KeepsSpecialValuesBitForBit() throws {
+        let scratch = try ScratchDirectory()
+        let special: [Float] = [.nan, .infinity, -.infinity, -0.0, .leastNonzeroMagnitude, 3e38, -7.25]
+        let signal = try Signal(samples: special, channels: 1, sampleRate: 8000)
+        let path = scratch.path("special.wav")
+        try AudioFile.write(signal, to: path, sampleFormat: .float32)
+        let back = try AudioFile.read(path: path)
+        #expect(back.samples.map(\.bitPattern) == special.map(\.bitPattern))
+        let npy = scratch.path("special.npy")
+        try NPY.write(NPYArray(signal), to: npy)
+        #expect(try NPY.read(path: npy).values.map(\.bitPattern) == special.map(\.bitPattern))
+    }
+
     @Test(arguments: [AudioFileFormat.wav, .flac])
     func edgeLengths(format: AudioFileFormat) throws {
         let scratch = try ScratchDirectory()

@@ -75,6 +75,29 @@ struct NPYTests {
         assertClose(back.values, signal.samples, rtol: 0, atol: 0)
     }
 
+    @Test func largeHeadersSwitchToVersion2LikeNumpy() throws {
+        // 8,000 dimensions of 1 make a ~24 KB header (fits 1.0); 30,000 make ~90 KB (needs 2.0).
+        let scratch = try ScratchDirectory()
+        for (dims, version) in [(8000, NPYVersion.v1), (30000, .v2)] {
+            let path = scratch.path("wide\(dims).npy")
+            try NPY.write(try NPYArray(shape: [Int](repeating: 1, count: dims), values: [7]), to: path)
+            let header = try NPY.readHeader(path: path)
+            #expect(header.version == version)
+            #expect(header.dataOffset % 64 == 0)
+            #expect(try NPY.read(path: path).values == [7])
+        }
+    }
+
+    @Test func resizedValuesAreRejected() throws {
+        let scratch = try ScratchDirectory()
+        var array = try NPYArray(shape: [2], values: [1, 2])
+        array.values.append(3)
+        #expect(throws: AudioIOError.invalidParameter(name: "values", value: "3 elements", reason: "shape [2] needs 2"))
+        {
+            try NPY.write(array, to: scratch.path("bad.npy"))
+        }
+    }
+
     @Test func integerDtypesCannotBeWritten() throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path("x.npy")
@@ -135,6 +158,8 @@ struct NPYTests {
         expectBadArray(try variant("dict.npy", replacing("'shape': (", "'shape': [")), "cannot parse header")
         expectBadArray(try variant("no-shape.npy", replacing("'shape'", "'shope'")), "no 'shape'")
         expectBadArray(try variant("negative.npy", replacing("(2, 3, 4)", "(2, -3, 4)")), "negative")
+        expectBadArray(try variant("nested.npy", replacing("(2, 3, 4)", "((((((2,),),),),)")), "nested too deeply")
+        expectBadArray(try variant("nested2.npy", replacing("(2, 3, 4)", "((2, 3), 4)")), "non-integer")
         #expect(throws: AudioIOError.cannotOpen(path: scratch.path("none.npy"), reason: "no such file")) {
             try NPY.read(path: scratch.path("none.npy"))
         }
@@ -244,6 +269,23 @@ struct NPYTests {
             try mapped.rows(299..<301)
         }
         #expect(throws: AudioIOError.self) { try mapped.row(-1) }
+    }
+
+    @Test func zeroCopyFloat32Rows() throws {
+        let mapped = try NPYMappedArray(path: AudioFixtures.path("npy_f4_v1.npy"))
+        let sum = try mapped.withUnsafeFloat32Rows(1..<2) { rows in
+            #expect(Array(rows) == Array(Self.ramp[12..<24]))
+            return rows.reduce(0, +)
+        }
+        #expect(sum == Self.ramp[12..<24].reduce(0, +))
+        #expect(throws: AudioIOError.self) { try mapped.withUnsafeFloat32Rows(1..<3) { _ in } }
+        let doubles = try NPYMappedArray(path: AudioFixtures.path("npy_f8.npy"))
+        let error = try #require(throws: AudioIOError.self) { try doubles.withUnsafeFloat32Rows(0..<1) { _ in } }
+        guard case .badArray(_, let reason) = error else {
+            Issue.record("expected .badArray, got \(error)")
+            return
+        }
+        #expect(reason.contains("<f8"))
     }
 
     @Test func mappedReaderConvertsEveryDtype() throws {
