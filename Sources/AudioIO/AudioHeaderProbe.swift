@@ -33,10 +33,11 @@ struct AudioHeaderProbe: Sendable, Equatable {
         return available < declared
     }
 
-    /// Probes the file at `path` whose size is `fileSize` bytes.
-    static func probe(path: String, fileSize: Int) -> AudioHeaderProbe {
-        guard let reader = ByteReader(path: path, size: fileSize), let head = reader.bytes(at: 0, count: 12)
-        else { return AudioHeaderProbe() }
+    /// Probes the open file `descriptor` whose size is `fileSize` bytes.
+    /// The descriptor is read with `pread`, so its file offset is not moved and it can be handed to libsndfile.
+    static func probe(descriptor: Int32, fileSize: Int) -> AudioHeaderProbe {
+        let reader = ByteReader(descriptor: descriptor, size: fileSize)
+        guard let head = reader.bytes(at: 0, count: 12) else { return AudioHeaderProbe() }
         if let guid = reader.bytes(at: 0, count: 16), guid == w64RIFF { return probeW64(reader) }
         if head[0..<4].elementsEqual(".snd".utf8) { return probeAU(reader) }
         let magic = String(decoding: head[0..<4], as: UTF8.self)
@@ -200,27 +201,18 @@ struct AudioHeaderProbe: Sendable, Equatable {
     }
 }
 
-/// Random-access reads of small byte ranges (headers only; never the sample data).
+/// Random-access reads of small byte ranges (headers only; never the sample data), by `pread` on a descriptor
+/// the caller owns.
 private struct ByteReader {
-    let handle: FileHandle
+    let descriptor: Int32
     let size: Int
-
-    init?(path: String, size: Int) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        self.handle = handle
-        self.size = size
-    }
 
     /// Exactly `count` bytes from `offset`, or `nil` when the file ends before them.
     func bytes(at offset: Int, count: Int) -> [UInt8]? {
         guard offset >= 0, offset < size, count > 0 else { return nil }
-        do {
-            try handle.seek(toOffset: UInt64(offset))
-            guard let data = try handle.read(upToCount: count), data.count == count else { return nil }
-            return [UInt8](data)
-        } catch {
-            return nil
-        }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+        return got == count ? buffer : nil
     }
 }
 

@@ -12,16 +12,22 @@ final class SndFileHandle {
     let path: String
     /// What libsndfile reported when the file was opened.
     let sfInfo: SF_INFO
+    /// A file descriptor this handle owns and closes after `sf_close` (opened by `AudioFile.open`), or -1.
+    private let descriptor: Int32
 
-    private init(handle: OpaquePointer, path: String, sfInfo: SF_INFO) {
+    private init(handle: OpaquePointer, path: String, sfInfo: SF_INFO, descriptor: Int32 = -1) {
         self.handle = handle
         self.path = path
         self.sfInfo = sfInfo
+        self.descriptor = descriptor
     }
 
     private var isClosed = false
 
-    deinit { if !isClosed { sf_close(handle) } }
+    deinit {
+        if !isClosed { sf_close(handle) }
+        if descriptor >= 0 { Glibc.close(descriptor) }
+    }
 
     /// Closes the handle now (a writer finishes its file here: FLAC's last block and header) and returns
     /// libsndfile's status, 0 on success. Later uses of the handle are invalid.
@@ -36,8 +42,19 @@ final class SndFileHandle {
     /// - Throws: `.cannotOpen` (missing, a directory, unreadable), `.empty` (0 bytes), `.zeroChannels`,
     ///   `.unsupportedEncoding`, `.unrecognized` (anything else libsndfile refuses).
     static func openForReading(path: String, probe: AudioHeaderProbe) throws -> SndFileHandle {
+        try openForReading(path: path, descriptor: -1, probe: probe)
+    }
+
+    /// Opens an already open file descriptor for reading and takes ownership of it (it is closed with the handle,
+    /// or at once when libsndfile refuses the file). `path` names the file in errors. With `descriptor` -1,
+    /// libsndfile opens `path` itself.
+    static func openForReading(path: String, descriptor: Int32, probe: AudioHeaderProbe) throws -> SndFileHandle {
         var info = SF_INFO()
-        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+        let opened =
+            descriptor >= 0
+            ? sf_open_fd(descriptor, Int32(SFM_READ), &info, Int32(SF_FALSE)) : sf_open(path, Int32(SFM_READ), &info)
+        guard let handle = opened else {
+            if descriptor >= 0 { Glibc.close(descriptor) }
             let code = sf_error(nil)
             let reason = String(cString: sf_strerror(nil))
             if probe.channels == 0 { throw AudioIOError.zeroChannels(path: path) }
@@ -61,7 +78,7 @@ final class SndFileHandle {
                 throw AudioIOError.unrecognized(path: path, reason: reason)
             }
         }
-        let file = SndFileHandle(handle: handle, path: path, sfInfo: info)
+        let file = SndFileHandle(handle: handle, path: path, sfInfo: info, descriptor: descriptor)
         guard info.channels > 0 else { throw AudioIOError.zeroChannels(path: path) }
         return file
     }
