@@ -11,10 +11,10 @@ import Foundation
 /// while let block = try reader.read(maxFrames: 16_384) { process(block) }
 /// ```
 ///
-/// Truncation follows ``ReadOptions/allowTruncated``: a WAV/AIFF whose header declares more data than it holds
-/// throws `.truncated` from `init`, and a FLAC (or other compressed stream) that stops decoding before its
-/// declared end throws `.truncated` from the `read` that reaches the gap. When truncated files are allowed, the
-/// problem is recorded in ``warnings`` instead.
+/// Truncation follows ``ReadOptions/allowTruncated``: a WAV, RF64, W64, AIFF or AU file whose header declares more
+/// data than it holds throws `.truncated` from `init`, and a FLAC (or other compressed stream) that stops decoding
+/// before its declared end throws `.truncated` from the `read` that reaches the gap. When truncated files are
+/// allowed, the problem is recorded in ``warnings`` instead.
 ///
 /// `@unchecked Sendable`: the `SNDFILE*` and the scratch buffer are touched only while `lock` is held, so a
 /// reader can be handed to another task or shared; concurrent calls are serialised, not interleaved.
@@ -39,7 +39,7 @@ public final class AudioStreamReader: @unchecked Sendable {
     ///   - path: any file libsndfile reads.
     ///   - allowTruncated: accept a truncated file and record a warning instead of throwing (default `false`).
     /// - Throws: `AudioIOError.cannotOpen`, `.empty`, `.unrecognized`, `.zeroChannels`, `.unsupportedEncoding`,
-    ///   `.truncated` (a WAV/AIFF header declaring more than the file holds, unless allowed).
+    ///   `.truncated` (a container header declaring more than the file holds, unless allowed).
     public init(path: String, allowTruncated: Bool = false) throws {
         let (file, probe) = try AudioFile.openChecked(path: path)
         let info = AudioFile.makeInfo(file, probe: probe)

@@ -26,6 +26,14 @@ struct AtomicFileTests {
         #expect(temporary.lastPathComponent.hasPrefix(".out.txt.tmp-"))
     }
 
+    @Test func durableWriteAlsoReplaces() throws {
+        let scratch = try ScratchDirectory()
+        let destination = scratch.url.appendingPathComponent("model.bin")
+        try AtomicFile.write(to: destination, durable: true) { try Data([1, 2, 3]).write(to: $0) }
+        #expect(try Data(contentsOf: destination) == Data([1, 2, 3]))
+        #expect(try scratch.contents() == ["model.bin"])
+    }
+
     @Test func failureLeavesTheOldFileAndNoTemporary() throws {
         let scratch = try ScratchDirectory()
         let destination = scratch.url.appendingPathComponent("out.txt")

@@ -52,6 +52,30 @@ struct AudioStreamReaderTests {
         }
     }
 
+    /// Random interleavings of seeks and reads (seeded) always return the slice of the whole-file read.
+    @Test(arguments: ["sine_pcm16.wav", "sine_pcm24.flac", "sine_pcm16.aiff", "sine_vorbis.ogg", "sine_opus.ogg"])
+    func randomSeeksAndReads(name: String) throws {
+        let whole = try AudioFile.read(path: AudioFixtures.path(name))
+        let reader = try AudioStreamReader(path: AudioFixtures.path(name))
+        var rng = SplitMix64(seed: 2024)
+        for step in 0..<60 {
+            if rng.next() % 3 == 0 {
+                try reader.seek(to: Int(rng.next() % UInt64(whole.frames + 1)))
+            }
+            let start = reader.position
+            let size = 1 + Int(rng.next() % 97)
+            let block = try reader.read(maxFrames: size)
+            let end = min(whole.frames, start + size)
+            #expect((block?.frames ?? 0) == end - start, "\(name) step \(step)")
+            if let block {
+                for c in 0..<whole.channels {
+                    let expected = whole.channel(c)[(c * whole.frames + start)..<(c * whole.frames + end)]
+                    assertClose(block.channel(c), expected, rtol: 0, atol: 0, "\(name) step \(step) @ \(start)")
+                }
+            }
+        }
+    }
+
     @Test func badBlockSize() throws {
         let reader = try AudioStreamReader(path: AudioFixtures.path("sine_pcm16.wav"))
         #expect(throws: AudioIOError.invalidParameter(name: "maxFrames", value: "0", reason: "must be ≥ 1")) {
