@@ -26,12 +26,22 @@ struct AtomicFileTests {
         #expect(temporary.lastPathComponent.hasPrefix(".out.txt.tmp-"))
     }
 
-    @Test func durableWriteAlsoReplaces() throws {
+    @Test(arguments: [AtomicFile.Durability.synced, .renameOnly])
+    func everyDurabilityReplacesAndLeavesNoTemporary(durability: AtomicFile.Durability) throws {
         let scratch = try ScratchDirectory()
         let destination = scratch.url.appendingPathComponent("model.bin")
-        try AtomicFile.write(to: destination, durable: true) { try Data([1, 2, 3]).write(to: $0) }
+        try AtomicFile.write(to: destination, durability: durability) { try Data([1, 2, 3]).write(to: $0) }
         #expect(try Data(contentsOf: destination) == Data([1, 2, 3]))
+        try AtomicFile.write(Data([4, 5]), to: destination, durability: durability)
+        #expect(try Data(contentsOf: destination) == Data([4, 5]))
         #expect(try scratch.contents() == ["model.bin"])
+    }
+
+    @Test func dataWriterIntoAMissingFolderNamesTheDestination() throws {
+        let scratch = try ScratchDirectory()
+        let destination = scratch.url.appendingPathComponent("missing/out.bin")
+        #expect(throws: AudioIOError.self) { try AtomicFile.write(Data([1]), to: destination) }
+        #expect(try scratch.contents().isEmpty)
     }
 
     @Test func failureLeavesTheOldFileAndNoTemporary() throws {
