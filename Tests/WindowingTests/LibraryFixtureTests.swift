@@ -189,3 +189,30 @@ private struct TorchFixture: Decodable {
     }
     #expect(compared == 156)
 }
+
+private struct KaldiPresetFixture: Decodable {
+    struct Preset: Decodable {
+        let sampleRate: Double
+        let frameLengthMs: Double
+        let frameShiftMs: Double
+        let snipEdges: Bool
+        let n: Int
+        let windowSize: Int
+        let frames: Int
+    }
+    let presets: [Preset]
+}
+
+@Test func kaldiPresetMatchesKaldiNativeFbank() throws {
+    let fixture = try load("windowing_kaldi_presets.json", as: KaldiPresetFixture.self)
+    #expect(fixture.presets.count == 12)
+    for preset in fixture.presets {
+        let options = try FrameOptions.kaldi(
+            sampleRate: preset.sampleRate, frameLengthMs: preset.frameLengthMs, frameShiftMs: preset.frameShiftMs,
+            snipEdges: preset.snipEdges)
+        let what =
+            "\(preset.sampleRate) Hz, \(preset.frameLengthMs)/\(preset.frameShiftMs) ms, snip \(preset.snipEdges)"
+        #expect(options.length == preset.windowSize, "\(what)")
+        #expect(options.frameCount(forLength: preset.n) == preset.frames, "\(what)")
+    }
+}
