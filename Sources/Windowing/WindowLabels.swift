@@ -39,7 +39,8 @@ public enum LabelReduction: Sendable, Hashable {
     /// - Returns: `windows.count` labels, in window order.
     /// - Throws: `WindowingError.invalidParameter` for a `fraction` threshold outside `(0, 1]`,
     ///   `.labelCountMismatch` when a window reaches past the labels.
-    /// - Complexity: O(samples covered + windows · distinct labels per window) for windows in increasing order.
+    /// - Complexity: O(n) hashing once, then O(samples entering or leaving + min(distinct labels, window)) per
+    ///   window for windows in increasing order (`last` and `center`: O(1) per window).
     public func apply<Label: Hashable & Comparable>(
         to labels: [Label], windows: [WindowProvenance], background: Label
     ) throws -> [Label] {
@@ -47,78 +48,129 @@ public enum LabelReduction: Sendable, Hashable {
             throw WindowingError.invalidParameter(
                 name: "fraction", value: "\(threshold)", reason: "must be in (0, 1]")
         }
-        var counter = SlidingCounter<Label>()
+        for window in windows where window.signalRange.upperBound > labels.count {
+            throw WindowingError.labelCountMismatch(labels: labels.count, signalLength: window.signalRange.upperBound)
+        }
+        switch self {
+        case .last:
+            return windows.map { window in
+                let range = window.signalRange
+                return range.isEmpty ? background : labels[range.upperBound - 1]
+            }
+        case .center:
+            return windows.map { window in
+                let range = window.signalRange
+                guard !range.isEmpty else { return background }
+                return labels[min(max(window.centerSample, range.lowerBound), range.upperBound - 1)]
+            }
+        case .all, .majority, .any, .fraction:
+            break
+        }
+        // Count on dense codes whose order is the labels' order, so ties go to the smallest code.
+        let (codes, alphabet) = Self.encode(labels)
+        let backgroundCode = alphabet.firstIndex(of: background) ?? -1  // ≤ distinct labels, once
+        var counter = SlidingCounter(alphabetSize: alphabet.count)
         var result: [Label] = []
         result.reserveCapacity(windows.count)
         for window in windows {
             let range = window.signalRange
-            guard range.upperBound <= labels.count else {
-                throw WindowingError.labelCountMismatch(labels: labels.count, signalLength: range.upperBound)
-            }
             guard !range.isEmpty else {
                 result.append(background)
                 continue
             }
+            counter.move(to: range, codes)
             switch self {
-            case .last:
-                result.append(labels[range.upperBound - 1])
-            case .center:
-                result.append(labels[min(max(window.centerSample, range.lowerBound), range.upperBound - 1)])
             case .all:
-                counter.move(to: range, labels)
                 result.append(counter.distinct == 1 ? labels[range.lowerBound] : background)
             case .majority:
-                counter.move(to: range, labels)
-                result.append(counter.mostFrequent(excluding: nil)?.label ?? background)
+                let top = counter.mostFrequent(in: range, codes, excluding: -1)
+                result.append(top.map { alphabet[$0.code] } ?? background)
             case .any:
-                counter.move(to: range, labels)
-                result.append(counter.mostFrequent(excluding: background)?.label ?? background)
+                let top = counter.mostFrequent(in: range, codes, excluding: backgroundCode)
+                result.append(top.map { alphabet[$0.code] } ?? background)
             case .fraction(let threshold):
-                counter.move(to: range, labels)
-                if let top = counter.mostFrequent(excluding: background),
+                if let top = counter.mostFrequent(in: range, codes, excluding: backgroundCode),
                     Double(top.count) / Double(range.count) >= threshold
                 {
-                    result.append(top.label)
+                    result.append(alphabet[top.code])
                 } else {
                     result.append(background)
                 }
+            case .last, .center:
+                preconditionFailure("handled above")
             }
         }
         return result
     }
+
+    /// Each label's rank among the distinct labels (`codes`), and the distinct labels in increasing order.
+    private static func encode<Label: Hashable & Comparable>(_ labels: [Label]) -> (codes: [Int], alphabet: [Label]) {
+        var firstSeen: [Label: Int] = [:]
+        var distinct: [Label] = []
+        var codes = labels.map { label in
+            if let code = firstSeen[label] { return code }
+            firstSeen[label] = distinct.count
+            distinct.append(label)
+            return distinct.count - 1
+        }
+        let order = distinct.indices.sorted { distinct[$0] < distinct[$1] }
+        var rank = [Int](repeating: 0, count: distinct.count)
+        for (r, code) in order.enumerated() { rank[code] = r }
+        for i in codes.indices { codes[i] = rank[codes[i]] }
+        return (codes, order.map { distinct[$0] })
+    }
 }
 
-/// Label counts over a range of samples that slides forward, adding and removing only the samples that change.
-private struct SlidingCounter<Label: Hashable & Comparable> {
-    private var counts: [Label: Int] = [:]
+/// Counts of label codes over a range of samples that slides forward, adding and removing only the samples
+/// that change.
+private struct SlidingCounter {
+    private var counts: [Int]
     private var current = 0..<0
+    /// How many codes have a non-zero count.
+    private(set) var distinct = 0
 
-    var distinct: Int { counts.count }
+    init(alphabetSize: Int) {
+        counts = [Int](repeating: 0, count: alphabetSize)
+    }
 
-    mutating func move(to range: Range<Int>, _ labels: [Label]) {
+    mutating func move(to range: Range<Int>, _ codes: [Int]) {
         if range.lowerBound >= current.lowerBound && range.upperBound >= current.upperBound
             && range.lowerBound <= current.upperBound
         {
-            for i in current.lowerBound..<range.lowerBound { remove(labels[i]) }
-            for i in current.upperBound..<range.upperBound { counts[labels[i], default: 0] += 1 }
+            for i in current.lowerBound..<range.lowerBound { remove(codes[i]) }
+            for i in current.upperBound..<range.upperBound { add(codes[i]) }
         } else {
-            counts.removeAll(keepingCapacity: true)
-            for i in range { counts[labels[i], default: 0] += 1 }
+            for i in current { remove(codes[i]) }
+            for i in range { add(codes[i]) }
         }
         current = range
     }
 
-    private mutating func remove(_ label: Label) {
-        guard let count = counts[label] else { return }
-        counts[label] = count > 1 ? count - 1 : nil
+    private mutating func add(_ code: Int) {
+        if counts[code] == 0 { distinct += 1 }
+        counts[code] += 1
     }
 
-    /// The label with the highest count (ties → smallest label), ignoring `excluded`.
-    func mostFrequent(excluding excluded: Label?) -> (label: Label, count: Int)? {
-        var best: (label: Label, count: Int)?
-        for (label, count) in counts where label != excluded {
-            if let b = best, count < b.count || (count == b.count && label > b.label) { continue }
-            best = (label, count)
+    private mutating func remove(_ code: Int) {
+        counts[code] -= 1
+        if counts[code] == 0 { distinct -= 1 }
+    }
+
+    /// The code with the highest count in the current range (ties → smallest code), ignoring `excluded`.
+    ///
+    /// Scans whichever is shorter: the whole alphabet or the window's samples.
+    func mostFrequent(in range: Range<Int>, _ codes: [Int], excluding excluded: Int) -> (code: Int, count: Int)? {
+        var best: (code: Int, count: Int)?
+        func consider(_ code: Int) {
+            let count = counts[code]
+            guard count > 0, code != excluded else { return }
+            if let b = best, count < b.count || (count == b.count && code >= b.code) { return }
+            best = (code, count)
+        }
+        if counts.count <= range.count {
+            for code in counts.indices { consider(code) }
+        } else {
+            for i in range { consider(codes[i]) }
         }
         return best
     }
