@@ -147,6 +147,25 @@ public final class NPYStreamWriter {
 
     // MARK: Internals
 
+    /// Drops every row after the first `rows`, as if they had never been appended (e.g. the windows of an input
+    /// file that failed half-way through a shared shard).
+    ///
+    /// - Throws: `AudioIOError.invalidParameter` when `rows` is not in `0...rowCount`; `.ioFailure` after
+    ///   ``finish()`` or when the file cannot be cut.
+    public func truncate(toRows rows: Int) throws {
+        guard rows >= 0, rows <= rowCount else {
+            throw AudioIOError.invalidParameter(name: "rows", value: "\(rows)", reason: "must be in 0...\(rowCount)")
+        }
+        guard let handle = file else { throw AudioIOError.ioFailure(path: path, reason: "truncate after finish()") }
+        let offset = headerLength + rows * rowLength * dtype.itemSize
+        guard fflush(handle) == 0, ftruncate(fileno(handle), off_t(offset)) == 0,
+            fseeko(handle, off_t(offset), SEEK_SET) == 0
+        else {
+            throw AudioIOError.ioFailure(path: path, reason: "cannot truncate: \(errnoDescription())")
+        }
+        rowCount = rows
+    }
+
     private func appendValues(_ values: ArraySlice<Float>, rows: Int) throws {
         scratch.removeAll(keepingCapacity: true)
         NPY.appendEncoded(values, dtype: dtype, to: &scratch)

@@ -207,6 +207,30 @@ struct NPYTests {
         #expect(try NPY.read(path: path).values == Array(repeating: window.samples, count: 3).flatMap { $0 })
     }
 
+    @Test func streamWriterTruncateDropsRowsAsIfNeverAppended() throws {
+        let scratch = try ScratchDirectory()
+        var rng = SplitMix64(seed: 12)
+        let rows = (0..<9).map { _ in rng.uniformArray(4) }
+        let path = scratch.path("rolled.npy")
+        let writer = try NPYStreamWriter(path: path, rowShape: [2, 2], durability: .renameOnly)
+        try writer.append(rows: Array(rows[0..<3].joined()))
+        try writer.append(rows: Array(rows[3..<7].joined()))  // a file that then fails
+        try writer.truncate(toRows: 3)
+        #expect(writer.rowCount == 3)
+        try writer.append(rows: Array(rows[7..<9].joined()))
+        #expect(throws: AudioIOError.invalidParameter(name: "rows", value: "6", reason: "must be in 0...5")) {
+            try writer.truncate(toRows: 6)
+        }
+        try writer.finish()
+        let expected = try NPYArray(shape: [5, 2, 2], values: Array((rows[0..<3] + rows[7..<9]).joined()))
+        #expect(try NPY.read(path: path) == expected)
+        try NPY.write(expected, to: scratch.path("oneshot.npy"))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: path))
+                == Data(contentsOf: URL(fileURLWithPath: scratch.path("oneshot.npy"))))
+        #expect(throws: AudioIOError.self) { try writer.truncate(toRows: 0) }
+    }
+
     @Test func streamWriterWithNoRows() throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path("none.npy")
