@@ -8,11 +8,15 @@ struct Crop: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cut audio and sensor files into overlapping windows: .npy arrays or WAV clips, plus a manifest.",
         discussion: """
-            Each input file becomes one float32 array `arrays/<name>.npy` of shape [windows, channels, samples] \
-            (numpy.load reads it), or a folder of WAV clips with `--format wav`. `manifest.csv` lists every \
-            window: array, row, source file, label, first sample, start and centre time, padding. Outputs are \
-            written under temporary names and renamed when complete, so rerunning after an interruption only \
-            does the files that are missing (use --force to redo all).
+            Windows go into float32 arrays of shape [windows, channels, samples] (numpy.load reads them): \
+            `arrays/shard-00000.npy`, … holding the windows of --files-per-shard consecutive input files (256 by \
+            default; 1 gives one array per file, named after it), or WAV clips with `--format wav`. \
+            `manifest.csv` lists every window: array, row, source file, label, segment, first sample, start and \
+            centre time, padding. Outputs are written under temporary names and renamed when complete, so \
+            rerunning after an interruption only does the shards that are missing (--force redoes all).
+
+            Sensor CSV windows are labelled from the file's `label` column or from --label-intervals (NAB \
+            combined_windows.json, or a start,end,label CSV), reduced per window by --label-reduce.
 
             Boundary modes (frames for n samples, window L, hop h):
               valid          1 + (n - L) / h, only windows inside the signal (Kaldi snip-edges, librosa.util.frame)
@@ -50,6 +54,18 @@ struct Crop: ParsableCommand {
     @Option(help: "Regex on the file name whose first group is the label, e.g. '^(\\d)_' for FSDD.")
     var labelRegex: String?
 
+    @Option(help: "Input files whose windows share one output array (and one resume step); 1 = one array per file.")
+    var filesPerShard = 256
+
+    @Option(help: "Sensor CSV: anomaly intervals (NAB combined_windows.json, or a start,end,label CSV).")
+    var labelIntervals: String?
+
+    @Option(help: "Sensor CSV: sample labels → window label: majority, any, all, last, center or fraction:T.")
+    var labelReduce: LabelReduceArgument = .init(reduction: .majority)
+
+    @Option(help: "Sensor CSV: the label outside every interval, and the fallback of any, all and fraction.")
+    var labelBackground = "normal"
+
     @Option(help: "Sensor CSV: channels to read, comma-separated header names (default: every numeric column).")
     var channels: String?
 
@@ -79,6 +95,10 @@ struct Crop: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, got \(jobs)") }
+        guard filesPerShard >= 1 else { throw ValidationError("--files-per-shard must be ≥ 1, got \(filesPerShard)") }
+        if let labelIntervals, !FileManager.default.fileExists(atPath: labelIntervals) {
+            throw ValidationError("--label-intervals \(labelIntervals): no such file")
+        }
         if overlap != nil && hop != nil { throw ValidationError("give --overlap or --hop, not both") }
         if labelFrom == .regex && labelRegex == nil {
             throw ValidationError("--label-from regex needs --label-regex PATTERN")
@@ -103,38 +123,51 @@ struct Crop: ParsableCommand {
     func run() throws {
         let started = Date()
         let files = try InputExpander.expand(inputs, labels: labelSource)
-        let outURL = URL(fileURLWithPath: out)
         let job = CropJob(
-            outFolder: outURL, window: window, overlap: overlap?.fraction, hop: hop, boundary: boundary.mode,
-            format: format, csvOptions: csvOptions(), allowTruncated: allowTruncated, force: force)
+            outFolder: URL(fileURLWithPath: out), window: window, overlap: overlap?.fraction, hop: hop,
+            boundary: boundary.mode, format: format, csvOptions: csvOptions(), labelling: try labelling(),
+            allowTruncated: allowTruncated, stopOnError: onError == .fail)
         let names = CropJob.outputNames(for: files)
-        let finished = try job.prepareFolders()
+        let shards = CropJob.plan(names: names, filesPerShard: filesPerShard)
+        let finished = try job.prepareFolders(force: force)
         let progress = ProgressReporter(total: files.count, label: "files", quiet: quiet)
-        let results = ParallelRunner.run(count: files.count, jobs: jobs, stopOnError: onError == .fail) { i in
-            defer { progress.advance() }
-            return try job.crop(files[i], name: names[i], finished: finished.contains(names[i]))
+        let results = ParallelRunner.run(count: shards.count, jobs: jobs, stopOnError: onError == .fail) { s in
+            try job.crop(
+                shard: shards[s], files: files, names: names, finished: finished.contains(shards[s].name),
+                progress: progress.advance)
         }
         var summary = CropSummary()
-        var outcomes: [CropOutcome] = []
-        var firstError: Error?
-        for (i, result) in results.enumerated() {
+        var outcomes: [ShardOutcome] = []
+        for result in results {
             switch result {
             case .success(let outcome)?:
                 summary.add(outcome)
                 outcomes.append(outcome)
+                for failure in outcome.failed { printError("skipped \(failure.path): \(failure.message)") }
             case .failure(let error)?:
-                summary.failed += 1
-                firstError = firstError ?? error
-                if onError == .skip { printError("skipped \(files[i].path): \(error)") }
-            case nil: break  // not started: an earlier file failed with --on-error fail
+                throw CropFailure(message: "\(error)")
+            case nil:
+                break  // not started: another shard failed with --on-error fail
             }
-        }
-        if let firstError, onError == .fail {
-            throw CropFailure(message: "\(firstError)")
         }
         try job.writeManifest(outcomes: outcomes)
         summary.elapsed = Date().timeIntervalSince(started)
         if !quiet { printError(summary.description) }
+    }
+
+    /// The sensor labelling options, with the interval file read once for every shard.
+    func labelling() throws -> SensorLabelling {
+        var intervals: [String: [AudioIO.LabelInterval]]?
+        if let labelIntervals {
+            if labelIntervals.lowercased().hasSuffix(".json") {
+                intervals = try IntervalLabels.readNABWindows(path: labelIntervals)
+            } else {
+                intervals = ["*": try IntervalLabels.readCSV(path: labelIntervals)]
+            }
+        }
+        return SensorLabelling(
+            intervals: intervals, intervalsPath: labelIntervals, reduction: labelReduce.reduction,
+            background: labelBackground)
     }
 
     func csvOptions() -> SensorCSVOptions {
@@ -223,18 +256,42 @@ enum MissingArgument: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// `--label-reduce`: `majority`, `any`, `all`, `last`, `center` or `fraction:T` with T in (0, 1].
+struct LabelReduceArgument: ExpressibleByArgument {
+    let reduction: LabelReduction
+
+    init(reduction: LabelReduction) { self.reduction = reduction }
+
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "majority": reduction = .majority
+        case "any": reduction = .any
+        case "all": reduction = .all
+        case "last": reduction = .last
+        case "center", "centre": reduction = .center
+        default:
+            let parts = argument.split(separator: ":")
+            guard parts.count == 2, parts[0] == "fraction", let t = Double(parts[1]), t > 0, t <= 1 else {
+                return nil
+            }
+            reduction = .fraction(t)
+        }
+    }
+}
+
 /// What `crop` did, for the closing summary.
 struct CropSummary: CustomStringConvertible {
     var files = 0
-    var skippedExisting = 0
+    var reusedFiles = 0
     var failed = 0
     var windows = 0
     var seconds = 0.0
     var elapsed = 0.0
 
-    mutating func add(_ outcome: CropOutcome) {
-        files += 1
-        if outcome.reused { skippedExisting += 1 }
+    mutating func add(_ outcome: ShardOutcome) {
+        files += outcome.files
+        if outcome.reused { reusedFiles += outcome.files }
+        failed += outcome.failed.count
         windows += outcome.windows
         seconds += outcome.seconds
     }
@@ -243,13 +300,13 @@ struct CropSummary: CustomStringConvertible {
         var parts = [
             files == 1 ? "1 file" : "\(files) files", "\(windows) windows", String(format: "%.1f s of signal", seconds),
         ]
-        if skippedExisting > 0 { parts.append("\(skippedExisting) already done") }
+        if reusedFiles > 0 { parts.append("\(reusedFiles) already done") }
         if failed > 0 { parts.append("\(failed) failed") }
         let rate = elapsed > 0 ? seconds / elapsed : 0
         parts.append(
             String(
                 format: "%.2f s elapsed (%.0f× real time, %.0f files/s)", elapsed, rate,
-                Double(files) / max(elapsed, 1e-9)))
+                Double(files - reusedFiles) / max(elapsed, 1e-9)))
         return "crop: " + parts.joined(separator: ", ")
     }
 }

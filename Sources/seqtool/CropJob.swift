@@ -2,21 +2,45 @@ import AudioIO
 import Foundation
 import Windowing
 
-/// What cropping one file produced.
-struct CropOutcome: Sendable {
+/// What cropping one shard (a run of consecutive input files) produced.
+struct ShardOutcome: Sendable {
+    /// Files cropped (or found cropped by an earlier run).
+    var files: Int
+    /// Files that failed and were skipped (`--on-error skip`).
+    var failed: [(path: String, message: String)]
     var windows: Int
     /// Seconds of signal read.
     var seconds: Double
-    /// `true` when the output already existed and was kept (a resumed run).
+    /// `true` when an earlier run had finished this shard and it was kept as it was.
     var reused: Bool
-    /// This file's `manifest.csv` lines (read from its manifest part when `reused`).
+    /// The shard's `manifest.csv` lines.
     var manifestLines: String
 }
 
-/// The per-file work of `seqtool crop`: read (streaming for audio), frame, write the array or clips and a
-/// manifest part. Every file it creates is written under a temporary name and renamed when complete; the manifest
-/// part is renamed last, so its presence marks the file as done for a resumed run (a killed run never leaves a
-/// partial file; durability against power loss comes from one file-system sync before the manifest is written).
+/// A run of consecutive input files whose windows share output arrays and one manifest part.
+struct ShardPlan: Sendable {
+    /// `shard-00003`, or the file's own output name when a shard holds one file.
+    let name: String
+    let files: Range<Int>
+}
+
+/// How `crop` labels sensor windows from per-sample labels.
+struct SensorLabelling: Sendable {
+    /// Intervals per data file (NAB `combined_windows.json` keys, or `*` for a CSV of intervals for every file).
+    var intervals: [String: [AudioIO.LabelInterval]]?
+    var intervalsPath: String?
+    var reduction: LabelReduction
+    /// The label of samples outside every interval, and the fallback of `any`, `all` and `fraction`.
+    var background: String
+}
+
+/// The per-shard work of `seqtool crop`: read each file (audio streamed in blocks), frame it, append its windows
+/// to the shard's arrays (or write WAV clips), and write the shard's manifest part.
+///
+/// Every file it creates is written under a temporary name and renamed when complete; the manifest part is renamed
+/// last, so its presence marks the shard as done for a resumed run (a killed run never leaves a partial file;
+/// durability against power loss comes from one file-system sync before `manifest.csv` is written). A file that
+/// fails half-way is rolled back out of the shard's arrays.
 struct CropJob: Sendable {
     let outFolder: URL
     let window: TimeSpan
@@ -25,8 +49,9 @@ struct CropJob: Sendable {
     let boundary: BoundaryMode
     let format: OutputFormat
     let csvOptions: SensorCSVOptions
+    let labelling: SensorLabelling
     let allowTruncated: Bool
-    let force: Bool
+    let stopOnError: Bool
 
     /// Audio is read in blocks of this many frames, so memory stays bounded whatever the file's length.
     static let blockFrames = 1 << 16
@@ -51,9 +76,30 @@ struct CropJob: Sendable {
         return try FrameOptions(length: length, hop: max(hopSamples, 1), boundary: boundary)
     }
 
-    /// Creates the output folders (once, before the files are cropped in parallel) and returns the names of the
-    /// files whose manifest part shows them finished by an earlier run (empty with `force`).
-    func prepareFolders() throws -> Set<String> {
+    /// Everything that changes a shard's content, so a resumed run with other options redoes the shard.
+    var optionsFingerprint: String {
+        [
+            "\(window)", "\(overlap.map { "\($0)" } ?? "-")", "\(hop.map { "\($0)" } ?? "-")", "\(boundary)",
+            format.rawValue, "\(csvOptions)", "\(labelling.reduction)", labelling.background,
+            labelling.intervalsPath ?? "-", "\(allowTruncated)",
+        ].joined(separator: "|")
+    }
+
+    // MARK: Shards
+
+    /// Splits `count` files into shards of `filesPerShard` consecutive files; a one-file shard takes the file's
+    /// output name (`zero__ava_0`), a larger one `shard-00000`, `shard-00001`, ….
+    static func plan(names: [String], filesPerShard: Int) -> [ShardPlan] {
+        stride(from: 0, to: names.count, by: filesPerShard).enumerated().map { index, start in
+            let files = start..<min(start + filesPerShard, names.count)
+            let name = filesPerShard == 1 ? names[start] : String(format: "shard-%05d", index)
+            return ShardPlan(name: name, files: files)
+        }
+    }
+
+    /// Creates the output folders (once, before the shards run in parallel) and returns the names of the
+    /// manifest parts an earlier run finished (none with `force`).
+    func prepareFolders(force: Bool) throws -> Set<String> {
         let fm = FileManager.default
         try fm.createDirectory(at: partsFolder, withIntermediateDirectories: true)
         try fm.createDirectory(at: format == .npy ? arraysFolder : clipsFolder, withIntermediateDirectories: true)
@@ -62,59 +108,108 @@ struct CropJob: Sendable {
         return Set(parts.map { String($0.dropLast(4)) })
     }
 
-    /// Crops one file; returns what it wrote, or what an earlier run wrote when `finished` holds its name.
-    func crop(_ file: InputFile, name: String, finished: Bool) throws -> CropOutcome {
-        let part = partsFolder.appendingPathComponent(name + ".csv")
-        if finished, let reused = existingOutcome(part: part) { return reused }
-        let rows: [ManifestRow]
-        let seconds: Double
-        switch file.kind {
-        case .audio: (rows, seconds) = try cropAudio(file, name: name)
-        case .sensorCSV: (rows, seconds) = try cropSensor(file, name: name)
+    /// Crops the files of one shard, or returns what an earlier run recorded for it when `finished` and the
+    /// recorded inputs and options are the same. `progress` is called after each file.
+    func crop(
+        shard: ShardPlan, files: [InputFile], names: [String], finished: Bool, progress: () -> Void
+    ) throws -> ShardOutcome {
+        let part = partsFolder.appendingPathComponent(shard.name + ".csv")
+        let digest = Self.digest(files[shard.files].map(\.path) + [optionsFingerprint])
+        if finished, let reused = existingOutcome(part: part, digest: digest) {
+            for _ in shard.files { progress() }
+            return reused
         }
-        let text = rows.map(\.csvLine).joined(separator: "\n") + (rows.isEmpty ? "" : "\n")
-        let summary = "# windows=\(rows.count) seconds=\(seconds)\n"
-        try AtomicFile.write(Data((summary + text).utf8), to: part, durability: .renameOnly)
-        return CropOutcome(windows: rows.count, seconds: seconds, reused: false, manifestLines: text)
+        let arrays = ShardArrays(job: self, shard: shard.name)
+        var outcome = ShardOutcome(files: 0, failed: [], windows: 0, seconds: 0, reused: false, manifestLines: "")
+        var lines: [String] = []
+        for i in shard.files {
+            defer { progress() }
+            let mark = arrays.mark()
+            let linesBefore = lines.count
+            do {
+                let seconds = try cropFile(files[i], name: names[i], arrays: arrays, lines: &lines)
+                outcome.files += 1
+                outcome.seconds += seconds
+            } catch {
+                try arrays.rollBack(to: mark)
+                lines.removeSubrange(linesBefore...)
+                if stopOnError { throw error }
+                outcome.failed.append((files[i].path, "\(error)"))
+            }
+        }
+        try arrays.finish()
+        outcome.windows = lines.count
+        outcome.manifestLines = lines.map { $0 + "\n" }.joined()
+        var header = "# shard files=\(outcome.files) failed=\(outcome.failed.count) windows=\(outcome.windows)"
+        header += " seconds=\(outcome.seconds) digest=\(digest)\n"
+        try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: .renameOnly)
+        return outcome
     }
 
-    /// The outcome recorded in a finished file's manifest part, or `nil` when the part is unreadable.
-    private func existingOutcome(part: URL) -> CropOutcome? {
-        guard let text = try? String(contentsOf: part, encoding: .utf8), text.hasPrefix("# windows="),
+    /// The outcome an earlier run recorded in a shard's manifest part, or `nil` when the part is unreadable or
+    /// was made from other inputs or options.
+    private func existingOutcome(part: URL, digest: String) -> ShardOutcome? {
+        guard let text = try? String(contentsOf: part, encoding: .utf8), text.hasPrefix("# shard "),
             let newline = text.firstIndex(of: "\n")
         else { return nil }
-        var windows: Int?
-        var seconds: Double?
-        for field in text[..<newline].dropFirst(2).split(separator: " ") {
-            let pair = field.split(separator: "=")
-            guard pair.count == 2 else { continue }
-            if pair[0] == "windows" { windows = Int(pair[1]) }
-            if pair[0] == "seconds" { seconds = Double(pair[1]) }
+        var fields: [Substring: Substring] = [:]
+        for field in text[..<newline].dropFirst(8).split(separator: " ") {
+            let pair = field.split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[pair[0]] = pair[1] }
         }
-        guard let windows, let seconds else { return nil }
-        let lines = String(text[text.index(after: newline)...])
-        return CropOutcome(windows: windows, seconds: seconds, reused: true, manifestLines: lines)
+        guard fields["digest"].map(String.init) == digest, let files = fields["files"].flatMap({ Int($0) }),
+            let windows = fields["windows"].flatMap({ Int($0) }),
+            let seconds = fields["seconds"].flatMap({ Double($0) })
+        else { return nil }
+        return ShardOutcome(
+            files: files, failed: [], windows: windows, seconds: seconds, reused: true,
+            manifestLines: String(text[text.index(after: newline)...]))
     }
 
-    // MARK: Audio
+    /// FNV-1a 64 of the strings, as 16 hex digits: identifies a shard's inputs and options.
+    static func digest(_ parts: [String]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in parts {
+            for byte in part.utf8 + [0] {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+        }
+        return String(format: "%016llx", hash)
+    }
 
-    private func cropAudio(_ file: InputFile, name: String) throws -> ([ManifestRow], Double) {
+    // MARK: Files
+
+    /// Crops one file into the shard; appends its manifest lines; returns the seconds of signal read.
+    private func cropFile(
+        _ file: InputFile, name: String, arrays: ShardArrays, lines: inout [String]
+    ) throws
+        -> Double
+    {
+        switch file.kind {
+        case .audio: return try cropAudio(file, name: name, arrays: arrays, lines: &lines)
+        case .sensorCSV: return try cropSensor(file, name: name, arrays: arrays, lines: &lines)
+        }
+    }
+
+    private func cropAudio(
+        _ file: InputFile, name: String, arrays: ShardArrays, lines: inout [String]
+    ) throws
+        -> Double
+    {
         let reader = try AudioStreamReader(path: file.path, allowTruncated: allowTruncated)
         for warning in reader.warnings { printError("warning: \(warning)") }
         let rate = Double(reader.info.sampleRate)
         let options = try frameOptions(sampleRate: rate)
         var framer = try StreamingFramer(options, channels: reader.info.channels)
-        let sink = try WindowSink(
-            job: self, name: name, channels: reader.info.channels, length: options.length, sampleRate: rate,
-            channelNames: nil)
-        var rows: [ManifestRow] = []
+        let sink = try arrays.sink(for: name, channels: reader.info.channels, length: options.length, sampleRate: rate)
         func emit(_ batch: FrameBatch) throws {
-            try sink.write(batch)
-            for p in batch.provenance {
-                rows.append(
+            let rows = try sink.write(batch)
+            for (p, row) in zip(batch.provenance, rows) {
+                lines.append(
                     ManifestRow(
-                        array: sink.arrayName, row: rows.count, source: file.path, label: file.label, segment: 0,
-                        provenance: p, sampleRate: rate, timeOffset: 0))
+                        array: sink.arrayName, row: row, source: file.path, label: file.label, segment: 0,
+                        provenance: p, sampleRate: rate, timeOffset: 0
+                    ).csvLine)
             }
         }
         var frames = 0
@@ -124,37 +219,59 @@ struct CropJob: Sendable {
         }
         try emit(try framer.finish())
         try sink.finish()
-        return (rows, Double(frames) / rate)
+        return Double(frames) / rate
     }
 
-    // MARK: Sensor CSV
-
-    private func cropSensor(_ file: InputFile, name: String) throws -> ([ManifestRow], Double) {
+    private func cropSensor(
+        _ file: InputFile, name: String, arrays: ShardArrays, lines: inout [String]
+    ) throws
+        -> Double
+    {
         let recording = try SensorCSV.read(path: file.path, options: csvOptions)
         let rate = recording.sampleRate
         let options = try frameOptions(sampleRate: rate)
         let channels = recording.channelNames.count
-        let sink = try WindowSink(
-            job: self, name: name, channels: channels, length: options.length, sampleRate: rate,
+        let sink = try arrays.sink(
+            for: name, channels: channels, length: options.length, sampleRate: rate,
             channelNames: recording.channelNames)
+        let sampleLabels = try self.sampleLabels(for: file, recording: recording)
         let framer = Framer(options)
-        let origin = recording.segments.first?.startTime ?? 0
-        var rows: [ManifestRow] = []
+        let origin = recording.timestamps?.first ?? 0
         for (s, segment) in recording.segments.enumerated() {
             let batch = try framer.frames(of: segment.signal.samples, channels: channels)
-            try sink.write(batch)
+            let rows = try sink.write(batch)
+            let windowLabels = try sampleLabels.map { labels in
+                try labelling.reduction.apply(
+                    to: Array(labels[segment.range]), windows: batch.provenance, background: labelling.background)
+            }
             let offset =
-                (segment.startTime ?? origin) - origin
-                + (segment.startTime == nil ? Double(segment.range.lowerBound) / rate : 0)
-            for p in batch.provenance {
-                rows.append(
+                segment.startTime.map { $0 - origin } ?? Double(segment.range.lowerBound) / rate
+            for (w, (p, row)) in zip(batch.provenance, rows).enumerated() {
+                lines.append(
                     ManifestRow(
-                        array: sink.arrayName, row: rows.count, source: file.path, label: file.label, segment: s,
-                        provenance: p, sampleRate: rate, timeOffset: offset))
+                        array: sink.arrayName, row: row, source: file.path, label: windowLabels?[w] ?? file.label,
+                        segment: s, provenance: p, sampleRate: rate, timeOffset: offset
+                    ).csvLine)
             }
         }
         try sink.finish()
-        return (rows, Double(recording.frames) / rate)
+        return Double(recording.frames) / rate
+    }
+
+    /// Per-sample labels of a sensor file: from `--label-intervals` when given, else its label column, else none.
+    private func sampleLabels(for file: InputFile, recording: SensorRecording) throws -> [String]? {
+        guard let intervals = labelling.intervals else { return recording.labels }
+        let keys = [IntervalLabels.nabKey(forDataFile: file.path), (file.path as NSString).lastPathComponent, "*"]
+        guard let own = keys.lazy.compactMap({ intervals[$0] }).first else {
+            throw AudioIOError.badEntry(
+                path: labelling.intervalsPath ?? "--label-intervals", key: keys[0],
+                reason: "no intervals for \(file.path) (looked up '\(keys[0])' and '\(keys[1])')")
+        }
+        guard let timestamps = recording.timestamps else {
+            throw AudioIOError.badHeader(
+                path: file.path, reason: "--label-intervals needs a timestamp column to place the intervals")
+        }
+        return IntervalLabels.sampleLabels(timestamps: timestamps, intervals: own, outside: labelling.background)
     }
 
     // MARK: Names and manifest
@@ -173,12 +290,12 @@ struct CropJob: Sendable {
         }
     }
 
-    /// Syncs every output to disk, then writes the manifest lines of the files in input order as `manifest.csv`
+    /// Syncs every output to disk, then writes the manifest lines of the shards in input order as `manifest.csv`
     /// (atomically, synced): a manifest on disk means every array it names is on disk too.
     ///
     /// Arrays and parts are committed with `.renameOnly` (one `fsync` per file cost 3–5 ms, more than cropping
     /// the file), so this one `sync` is what makes the run durable against a power failure.
-    func writeManifest(outcomes: [CropOutcome]) throws {
+    func writeManifest(outcomes: [ShardOutcome]) throws {
         AtomicFile.syncAll()
         let text = Self.manifestHeader + "\n" + outcomes.map(\.manifestLines).joined()
         try AtomicFile.write(Data(text.utf8), to: outFolder.appendingPathComponent("manifest.csv"))
@@ -217,75 +334,4 @@ func csvField(_ text: String) -> String {
 /// `16000` for whole numbers, `0.1` otherwise.
 func formatNumber(_ value: Double) -> String {
     value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
-}
-
-/// Where one file's windows go: a streaming `.npy` `[windows, channels, length]`, or one WAV clip per window.
-final class WindowSink {
-    let arrayName: String
-    private let npy: NPYStreamWriter?
-    private let clipFolder: URL?
-    private let temporaryClipFolder: URL?
-    private let channels: Int
-    private let length: Int
-    private let sampleRate: Double
-    private let channelNames: [String]?
-    private var count = 0
-
-    init(job: CropJob, name: String, channels: Int, length: Int, sampleRate: Double, channelNames: [String]?) throws {
-        self.channels = channels
-        self.length = length
-        self.sampleRate = sampleRate
-        self.channelNames = channelNames
-        switch job.format {
-        case .npy:
-            arrayName = "arrays/\(name).npy"
-            npy = try NPYStreamWriter(
-                path: job.arraysFolder.appendingPathComponent(name + ".npy").path, rowShape: [channels, length],
-                durability: .renameOnly)
-            clipFolder = nil
-            temporaryClipFolder = nil
-        case .wav:
-            guard sampleRate.rounded() == sampleRate, sampleRate >= 1 else {
-                throw AudioIOError.invalidParameter(
-                    name: "--format wav", value: "\(sampleRate) Hz",
-                    reason: "WAV needs a whole-number sample rate; use --format npy for this file")
-            }
-            arrayName = "clips/\(name)"
-            npy = nil
-            let folder = job.clipsFolder.appendingPathComponent(name)
-            let temporary = job.clipsFolder.appendingPathComponent(".\(name).tmp-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
-            clipFolder = folder
-            temporaryClipFolder = temporary
-        }
-    }
-
-    deinit {
-        if let temporaryClipFolder { try? FileManager.default.removeItem(at: temporaryClipFolder) }
-    }
-
-    func write(_ batch: FrameBatch) throws {
-        if let npy {
-            try npy.append(rows: batch.samples)
-        } else if let temporaryClipFolder {
-            for w in 0..<batch.count {
-                let start = w * channels * length
-                let clip = try Signal(
-                    samples: Array(batch.samples[start..<(start + channels * length)]), channels: channels,
-                    sampleRate: sampleRate, channelNames: channelNames)
-                let url = temporaryClipFolder.appendingPathComponent(String(format: "%06d.wav", count + w))
-                try AudioFile.write(clip, to: url.path, format: .wav, sampleFormat: .float32, durability: .renameOnly)
-            }
-        }
-        count += batch.count
-    }
-
-    func finish() throws {
-        if let npy { try npy.finish() }
-        if let clipFolder, let temporaryClipFolder {
-            let fm = FileManager.default
-            if fm.fileExists(atPath: clipFolder.path) { try fm.removeItem(at: clipFolder) }
-            try fm.moveItem(at: temporaryClipFolder, to: clipFolder)
-        }
-    }
 }

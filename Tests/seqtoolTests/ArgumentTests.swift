@@ -37,6 +37,26 @@ import Windowing
         #expect(throws: (any Error).self) { try Crop.parse(["x.wav", "--out", "o", "--label-from", "regex"]) }
         #expect(throws: (any Error).self) { try Crop.parse(["x.wav", "--out", "o", "--boundary", "sideways"]) }
         #expect(throws: (any Error).self) { try Crop.parse(["x.wav"]) }
+        #expect(throws: (any Error).self) { try Crop.parse(["x.wav", "--out", "o", "--files-per-shard", "0"]) }
+        #expect(throws: (any Error).self) { try Crop.parse(["x.wav", "--out", "o", "--label-reduce", "fraction:2"]) }
+        #expect(throws: (any Error).self) { try Crop.parse(["x.csv", "--out", "o", "--label-intervals", "/no.json"]) }
+    }
+
+    @Test func labelReductionsParse() throws {
+        #expect(LabelReduceArgument(argument: "any")?.reduction == .any)
+        #expect(LabelReduceArgument(argument: "centre")?.reduction == .center)
+        #expect(LabelReduceArgument(argument: "fraction:0.25")?.reduction == .fraction(0.25))
+        #expect(LabelReduceArgument(argument: "fraction:0") == nil)
+        #expect(LabelReduceArgument(argument: "median") == nil)
+    }
+
+    @Test func shardsGroupConsecutiveFiles() {
+        let names = (0..<5).map { "f\($0)" }
+        let plan = CropJob.plan(names: names, filesPerShard: 2)
+        #expect(plan.map(\.name) == ["shard-00000", "shard-00001", "shard-00002"])
+        #expect(plan.map(\.files) == [0..<2, 2..<4, 4..<5])
+        #expect(CropJob.plan(names: names, filesPerShard: 1).map(\.name) == names)
+        #expect(CropJob.digest(["a", "b"]) != CropJob.digest(["ab"]))
     }
 
     @Test func cropHopFromOverlapRoundsToSamples() throws {
@@ -44,7 +64,7 @@ import Windowing
         let job = CropJob(
             outFolder: URL(fileURLWithPath: "o"), window: crop.window, overlap: crop.overlap?.fraction, hop: crop.hop,
             boundary: crop.boundary.mode, format: crop.format, csvOptions: crop.csvOptions(),
-            allowTruncated: false, force: false)
+            labelling: try crop.labelling(), allowTruncated: false, stopOnError: true)
         let options = try job.frameOptions(sampleRate: 8000)
         #expect(options.length == 8000)
         #expect(options.hop == 4000)

@@ -26,7 +26,7 @@ import Windowing
         #expect(result.stdout.contains("\"ok\":true"))
     }
 
-    @Test func cropNpyMatchesTheFramerOnTheSamples() throws {
+    @Test func cropNpyShardMatchesTheFramerOnTheSamples() throws {
         let out = try TestPaths.temporaryDirectory("crop-out")
         defer { try? FileManager.default.removeItem(at: out) }
         let result = try runSeqtool([
@@ -35,25 +35,27 @@ import Windowing
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("crop: 18 files"))
-        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.csv"), encoding: .utf8)
-            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(manifest[0].joined(separator: ",") == CropJobHeader.expected)
-        var checked = 0
+        #expect(filesBelow(out.appendingPathComponent("arrays")) == ["shard-00000.npy"])
+        let manifest = try readManifest(out)
+        let array = try NPY.read(path: out.appendingPathComponent("arrays/shard-00000.npy").path)
+        #expect(array.shape == [manifest.count, 1, 2000])
+        let options = try FrameOptions(length: 2000, hop: 1000, boundary: .center(.reflect))
+        var nextRow = 0
         for file in try FileManager.default.contentsOfDirectory(atPath: "Samples/digits/seven").sorted() {
             let signal = try AudioFile.read(path: "Samples/digits/seven/\(file)")
-            let options = try FrameOptions(length: 2000, hop: 1000, boundary: .center(.reflect))
             let expected = try Framer(options).frames(of: signal.samples, channels: 1)
-            let stem = (file as NSString).deletingPathExtension
-            let array = try NPY.read(path: out.appendingPathComponent("arrays/\(stem).npy").path)
-            #expect(array.shape == [expected.count, 1, 2000])
-            #expect(array.values == expected.samples, "\(file)")
-            let rows = manifest.filter { $0[0] == "arrays/\(stem).npy" }
-            #expect(rows.count == expected.count)
-            #expect(rows.allSatisfy { $0[3] == "seven" })
-            #expect(rows.map { Int($0[5]) } == expected.provenance.map(\.firstSample))
-            checked += 1
+            let rows = manifest.filter { $0["source"]?.hasSuffix("/\(file)") == true }
+            #expect(rows.count == expected.count, "\(file)")
+            for (w, row) in rows.enumerated() {
+                #expect(row["array"] == "arrays/shard-00000.npy" && row["label"] == "seven")
+                #expect(Int(row["row"] ?? "") == nextRow, "rows follow input order")
+                #expect(Int(row["first_sample"] ?? "") == expected.provenance[w].firstSample)
+                let stored = array.values[(nextRow * 2000)..<((nextRow + 1) * 2000)]
+                #expect(Array(stored) == Array(expected.window(w, channel: 0)), "\(file) window \(w)")
+                nextRow += 1
+            }
         }
-        #expect(checked == 18)
+        #expect(nextRow == manifest.count)
     }
 
     @Test func cropWavClipsEqualTheWindows() throws {
@@ -74,10 +76,13 @@ import Windowing
         }
     }
 
-    @Test func cropSensorCSVSplitsAtTheGap() throws {
+    @Test func cropSensorCSVSplitsAtTheGapAndLabelsWindows() throws {
         let out = try TestPaths.temporaryDirectory("crop-out")
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try runSeqtool(["crop", "Samples/sensor/pump.csv", "--window", "10min", "--out", out.path])
+        let result = try runSeqtool([
+            "crop", "Samples/sensor/pump.csv", "--window", "10min", "--label-reduce", "any", "--files-per-shard", "1",
+            "--out", out.path,
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let array = try NPY.read(path: out.appendingPathComponent("arrays/pump.npy").path)
         let recording = try SensorCSV.read(
@@ -87,6 +92,52 @@ import Windowing
         #expect(array.shape == [expected, 3, 60])
         let first = recording.segments[0].signal
         #expect(Array(array.values[0..<60]) == Array(first.channel(0)[0..<60]))
+        // `any` over the file's label column: a window is "anomaly" iff one of its rows is.
+        let manifest = try readManifest(out)
+        let labels = try #require(recording.labels)
+        for row in manifest {
+            let segment = recording.segments[Int(row["segment"] ?? "") ?? 0]
+            let start = segment.range.lowerBound + (Int(row["first_sample"] ?? "") ?? 0)
+            let truth = labels[start..<(start + 60)].contains("anomaly") ? "anomaly" : "normal"
+            #expect(row["label"] == truth, "window at row \(start)")
+        }
+        #expect(manifest.contains { $0["label"] == "anomaly" } && manifest.contains { $0["label"] == "normal" })
+        #expect(manifest.contains { $0["segment"] == "1" })
+    }
+
+    @Test func sensorWindowsTakeLabelsFromAnIntervalFile() throws {
+        let out = try TestPaths.temporaryDirectory("crop-out")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try runSeqtool([
+            "crop", "Samples/sensor/pump.csv", "--window", "5min", "--label-intervals",
+            "Samples/sensor/pump_windows.json", "--label-reduce", "fraction:0.5", "--out", out.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let recording = try SensorCSV.read(
+            path: "Samples/sensor/pump.csv", options: SensorCSVOptions(gapPolicy: .split))
+        let intervals = try #require(
+            try IntervalLabels.readNABWindows(path: "Samples/sensor/pump_windows.json")["pump.csv"])
+        let times = try #require(recording.timestamps)
+        for row in try readManifest(out) {
+            let segment = recording.segments[Int(row["segment"] ?? "") ?? 0]
+            let start = segment.range.lowerBound + (Int(row["first_sample"] ?? "") ?? 0)
+            let inside = times[start..<(start + 30)].filter { t in intervals.contains { $0.contains(t) } }.count
+            #expect(row["label"] == (inside * 2 >= 30 ? "anomaly" : "normal"), "window at row \(start)")
+        }
+        let missing = try runSeqtool(
+            [
+                "crop", "Samples/sensor/pump.csv", "--window", "5min", "--label-intervals",
+                "Samples/sensor/pump_windows.json", "--out", out.path, "--force",
+            ].map { $0 == "Samples/sensor/pump.csv" ? "Samples/meeting.flac" : $0 })
+        #expect(missing.status == 0, "audio files ignore sensor intervals: \(missing.stderr)")
+        let other = out.appendingPathComponent("other.csv")
+        try FileManager.default.copyItem(atPath: "Samples/sensor/pump.csv", toPath: other.path)
+        let unknown = try runSeqtool([
+            "crop", other.path, "--window", "5min", "--label-intervals", "Samples/sensor/pump_windows.json",
+            "--out", out.appendingPathComponent("o2").path,
+        ])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("pump_windows.json") && unknown.stderr.contains("no intervals for"))
     }
 
     @Test func failureLeavesNoPartialFileAndResumeCompletesOnlyWhatIsMissing() throws {
@@ -100,7 +151,9 @@ import Windowing
         let good = try Data(contentsOf: input.appendingPathComponent("four/ava_0.wav"))
         let cut = input.appendingPathComponent("four/zz_cut.wav")
         try good.prefix(good.count / 2).write(to: cut)
-        let arguments = ["crop", input.path, "--window", "0.2s", "--out", out.path, "--jobs", "1"]
+        let arguments = [
+            "crop", input.path, "--window", "0.2s", "--out", out.path, "--jobs", "1", "--files-per-shard", "1",
+        ]
 
         let failed = try runSeqtool(arguments)
         #expect(failed.status == 1)
@@ -142,11 +195,56 @@ import Windowing
         #expect(!manifest.contains("empty.wav"))
     }
 
+    @Test func aFileFailingHalfWayIsRolledBackOutOfItsShard() throws {
+        let input = try TestPaths.temporaryDirectory("crop-in")
+        let out = try TestPaths.temporaryDirectory("crop-out")
+        defer {
+            try? FileManager.default.removeItem(at: input)
+            try? FileManager.default.removeItem(at: out)
+        }
+        // A FLAC cut in half is only found out when decoding reaches the cut, after its first windows were
+        // appended to the shard: they must not stay there.
+        let meeting = try AudioFile.read(path: "Samples/meeting.flac")
+        let flac = input.appendingPathComponent("b_cut.flac")
+        try AudioFile.write(meeting, to: flac.path)
+        let bytes = try Data(contentsOf: flac)
+        try bytes.prefix(bytes.count / 2).write(to: flac)
+        let clip = try AudioFile.read(path: "Samples/digits/nine/ava_0.wav")
+        let upsampled = try Signal(
+            samples: clip.samples.flatMap { [$0, $0] } + clip.samples.flatMap { [$0, $0] }, channels: 2,
+            sampleRate: 16000)
+        for name in ["a.wav", "c.wav"] { try AudioFile.write(upsampled, to: input.appendingPathComponent(name).path) }
+
+        let result = try runSeqtool([
+            "crop", input.path, "--window", "0.1s", "--on-error", "skip", "--out", out.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("skipped") && result.stderr.contains("b_cut.flac"))
+        let manifest = try readManifest(out)
+        #expect(!manifest.contains { $0["source"]?.contains("b_cut") == true })
+        let perFile = upsampled.frames / 1600
+        #expect(manifest.count == 2 * perFile)
+        #expect(manifest.map { Int($0["row"] ?? "") } == Array(0..<(2 * perFile)))
+        let array = try NPY.read(path: out.appendingPathComponent("arrays/shard-00000.npy").path)
+        #expect(array.shape == [2 * perFile, 2, 1600])
+        let written = try AudioFile.read(path: input.appendingPathComponent("c.wav").path)
+        let expected = try Framer(FrameOptions(length: 1600, hop: 1600)).frames(of: written.samples, channels: 2)
+        #expect(Array(array.values[(perFile * 3200)...]) == expected.samples, "c.wav follows a.wav directly")
+    }
+
     @Test func badArgumentsExit64() throws {
         let result = try runSeqtool(["crop", "Samples/digits", "--out", "/tmp/x", "--overlap", "50%", "--hop", "1s"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--overlap or --hop"))
     }
+}
+
+/// `manifest.csv` as one dictionary per window, keyed by the header's column names.
+func readManifest(_ out: URL) throws -> [[String: String]] {
+    let lines = try String(contentsOf: out.appendingPathComponent("manifest.csv"), encoding: .utf8)
+        .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    #expect(lines.first?.joined(separator: ",") == CropJobHeader.expected)
+    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
 }
 
 /// The manifest header the tests expect (kept here so a change to the format is a deliberate test change).
