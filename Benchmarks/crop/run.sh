@@ -3,7 +3,9 @@
 # 2,000 WAVs, 1 s windows, 50 % overlap, zero-padded tail, one .npy per file plus a manifest. Release build;
 # both are run REPEAT times in this same run with the same number of processes/threads, the best time of each
 # is reported with the ratio. Also checks that both produced the same windows.
-#   bash Benchmarks/crop/run.sh [JOBS] [REPEAT]
+#   bash Benchmarks/crop/run.sh [JOBS] [REPEAT] [FILES_PER_SHARD]
+# seqtool writes shards of FILES_PER_SHARD files (default 256, its default); the peer one array per file as a
+# numpy script typically does. With FILES_PER_SHARD=1 both write one array per file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=../shared/data/fsdd-dev/recordings
@@ -13,6 +15,7 @@ if [ ! -d "$data" ]; then
 fi
 jobs=${1:-$(nproc)}
 repeat=${2:-3}
+shard=${3:-256}
 export PATH="/opt/swift/usr/bin:$PATH"
 bash scripts/install-deps.sh
 swift build -c release --product seqtool 2>&1 | tail -1
@@ -36,7 +39,7 @@ time_it() {  # prints seconds of wall time for the command
 ours=(); peer=()
 for i in $(seq "$repeat"); do
     rm -rf "$work/ours" "$work/peer"
-    ours+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$jobs" --quiet \
+    ours+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$jobs" --quiet --files-per-shard "$shard" \
         --out "$work/ours")")
     peer+=("$(time_it "$venv/bin/python" Benchmarks/crop/crop_peer.py "$data" "$work/peer" --window 1 --overlap 0.5 \
         --jobs "$jobs")")
@@ -44,19 +47,25 @@ done
 t_ours=$(printf '%s\n' "${ours[@]}" | best)
 t_peer=$(printf '%s\n' "${peer[@]}" | best)
 "$venv/bin/python" - "$work" <<'PY'
-import glob, os, sys
+import csv, os, sys
 import numpy as np
 work = sys.argv[1]
-ours = sorted(glob.glob(os.path.join(work, "ours/arrays/*.npy")))
-assert len(ours) == 2000, len(ours)
-windows = 0
-for path in ours:
-    a = np.load(path)
-    b = np.load(os.path.join(work, "peer", os.path.basename(path)))
-    assert a.shape == b.shape and np.array_equal(a, b), path
-    windows += a.shape[0]
-print(f"outputs identical: 2000 arrays, {windows} windows")
+arrays, windows = {}, 0
+with open(os.path.join(work, "ours/manifest.csv")) as f:
+    rows = list(csv.DictReader(f))
+by_source = {}
+for r in rows:
+    by_source.setdefault(os.path.basename(r["source"]), []).append(r)
+assert len(by_source) == 2000, len(by_source)
+for name, rs in by_source.items():
+    peer = np.load(os.path.join(work, "peer", name[:-4] + ".npy"))
+    assert peer.shape[0] == len(rs), name
+    for i, r in enumerate(rs):
+        a = arrays.setdefault(r["array"], np.load(os.path.join(work, "ours", r["array"]), mmap_mode="r"))
+        assert np.array_equal(a[int(r["row"])], peer[i]), (name, i)
+        windows += 1
+print(f"outputs identical: 2000 files, {windows} windows in {len(arrays)} seqtool arrays")
 PY
-printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s jobs, best of %s:\n' "$jobs" "$repeat"
+printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s jobs, %s files per shard, best of %s:\n' "$jobs" "$shard" "$repeat"
 printf '  seqtool      %.3f s\n  python peer  %.3f s\n  ratio        %.1fx faster\n' "$t_ours" "$t_peer" \
     "$(echo "$t_peer / $t_ours" | bc -l)"

@@ -226,6 +226,11 @@ public enum AudioFile {
     /// costs more than reading a short clip on some file systems, and `FileManager`'s checks add more system
     /// calls per file (`isReadableFile`, `fileExists`).
     static func openChecked(path: String) throws -> (SndFileHandle, AudioHeaderProbe) {
+        try openChecked(path: path, smallFileBytes: 4 << 20)
+    }
+
+    /// As ``openChecked(path:)``; files of at most `smallFileBytes` are read whole and decoded from memory.
+    static func openChecked(path: String, smallFileBytes: Int) throws -> (SndFileHandle, AudioHeaderProbe) {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -250,6 +255,19 @@ public enum AudioFile {
         guard size > 0 else {
             Glibc.close(fd)
             throw AudioIOError.empty(path: path)
+        }
+        if size <= smallFileBytes {
+            // A short clip: one read, then libsndfile parses it from memory.
+            var bytes = [UInt8](repeating: 0, count: size)
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
+            Glibc.close(fd)
+            guard got == size else {
+                throw AudioIOError.ioFailure(path: path, reason: "read \(max(got, 0)) of \(size) bytes")
+            }
+            let probe = AudioHeaderProbe.probe(bytes: bytes)
+            if probe.channels == 0 { throw AudioIOError.zeroChannels(path: path) }
+            let memory = MemoryFile(bytes: bytes)
+            return (try SndFileHandle.openForReading(path: path, descriptor: -1, probe: probe, memory: memory), probe)
         }
         let probe = AudioHeaderProbe.probe(descriptor: fd, fileSize: size)
         if probe.channels == 0 {

@@ -36,7 +36,15 @@ struct AudioHeaderProbe: Sendable, Equatable {
     /// Probes the open file `descriptor` whose size is `fileSize` bytes.
     /// The descriptor is read with `pread`, so its file offset is not moved and it can be handed to libsndfile.
     static func probe(descriptor: Int32, fileSize: Int) -> AudioHeaderProbe {
-        let reader = ByteReader(descriptor: descriptor, size: fileSize)
+        probe(ByteReader(source: .descriptor(descriptor), size: fileSize))
+    }
+
+    /// Probes a whole file held in memory.
+    static func probe(bytes: [UInt8]) -> AudioHeaderProbe {
+        probe(ByteReader(source: .memory(bytes), size: bytes.count))
+    }
+
+    private static func probe(_ reader: ByteReader) -> AudioHeaderProbe {
         guard let head = reader.bytes(at: 0, count: 12) else { return AudioHeaderProbe() }
         if let guid = reader.bytes(at: 0, count: 16), guid == w64RIFF { return probeW64(reader) }
         if head[0..<4].elementsEqual(".snd".utf8) { return probeAU(reader) }
@@ -201,18 +209,28 @@ struct AudioHeaderProbe: Sendable, Equatable {
     }
 }
 
-/// Random-access reads of small byte ranges (headers only; never the sample data), by `pread` on a descriptor
-/// the caller owns.
+/// Random-access reads of small byte ranges (headers only): by `pread` on a descriptor the caller owns, or from a
+/// file already in memory.
 private struct ByteReader {
-    let descriptor: Int32
+    enum Source {
+        case descriptor(Int32)
+        case memory([UInt8])
+    }
+
+    let source: Source
     let size: Int
 
     /// Exactly `count` bytes from `offset`, or `nil` when the file ends before them.
     func bytes(at offset: Int, count: Int) -> [UInt8]? {
         guard offset >= 0, offset < size, count > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
-        return got == count ? buffer : nil
+        switch source {
+        case .memory(let bytes):
+            return offset + count <= bytes.count ? Array(bytes[offset..<(offset + count)]) : nil
+        case .descriptor(let descriptor):
+            var buffer = [UInt8](repeating: 0, count: count)
+            let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+            return got == count ? buffer : nil
+        }
     }
 }
 

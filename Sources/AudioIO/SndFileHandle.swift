@@ -14,12 +14,17 @@ final class SndFileHandle {
     let sfInfo: SF_INFO
     /// A file descriptor this handle owns and closes after `sf_close` (opened by `AudioFile.open`), or -1.
     private let descriptor: Int32
+    /// The bytes libsndfile reads through virtual I/O, kept alive as long as the handle.
+    private let memory: MemoryFile?
 
-    private init(handle: OpaquePointer, path: String, sfInfo: SF_INFO, descriptor: Int32 = -1) {
+    private init(
+        handle: OpaquePointer, path: String, sfInfo: SF_INFO, descriptor: Int32 = -1, memory: MemoryFile? = nil
+    ) {
         self.handle = handle
         self.path = path
         self.sfInfo = sfInfo
         self.descriptor = descriptor
+        self.memory = memory
     }
 
     private var isClosed = false
@@ -48,11 +53,19 @@ final class SndFileHandle {
     /// Opens an already open file descriptor for reading and takes ownership of it (it is closed with the handle,
     /// or at once when libsndfile refuses the file). `path` names the file in errors. With `descriptor` -1,
     /// libsndfile opens `path` itself.
-    static func openForReading(path: String, descriptor: Int32, probe: AudioHeaderProbe) throws -> SndFileHandle {
+    static func openForReading(
+        path: String, descriptor: Int32, probe: AudioHeaderProbe, memory: MemoryFile? = nil
+    ) throws -> SndFileHandle {
         var info = SF_INFO()
-        let opened =
-            descriptor >= 0
-            ? sf_open_fd(descriptor, Int32(SFM_READ), &info, Int32(SF_FALSE)) : sf_open(path, Int32(SFM_READ), &info)
+        let opened: OpaquePointer?
+        if let memory {
+            var io = MemoryFile.virtualIO
+            opened = sf_open_virtual(&io, Int32(SFM_READ), &info, Unmanaged.passUnretained(memory).toOpaque())
+        } else if descriptor >= 0 {
+            opened = sf_open_fd(descriptor, Int32(SFM_READ), &info, Int32(SF_FALSE))
+        } else {
+            opened = sf_open(path, Int32(SFM_READ), &info)
+        }
         guard let handle = opened else {
             if descriptor >= 0 { Glibc.close(descriptor) }
             let code = sf_error(nil)
@@ -78,7 +91,7 @@ final class SndFileHandle {
                 throw AudioIOError.unrecognized(path: path, reason: reason)
             }
         }
-        let file = SndFileHandle(handle: handle, path: path, sfInfo: info, descriptor: descriptor)
+        let file = SndFileHandle(handle: handle, path: path, sfInfo: info, descriptor: descriptor, memory: memory)
         guard info.channels > 0 else { throw AudioIOError.zeroChannels(path: path) }
         return file
     }
@@ -168,4 +181,49 @@ func interleave(
             d += channels
         }
     }
+}
+
+/// A whole small file in memory, read by libsndfile through its virtual I/O callbacks (`sf_open_virtual`).
+///
+/// One `pread` replaces the dozens of small reads and seeks libsndfile makes while parsing a header, which
+/// dominate the cost of a short clip. Only reading is supported.
+final class MemoryFile {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    private static func from(_ user: UnsafeMutableRawPointer?) -> MemoryFile {
+        guard let user else { preconditionFailure("libsndfile called virtual I/O without its user data") }
+        return Unmanaged<MemoryFile>.fromOpaque(user).takeUnretainedValue()
+    }
+
+    /// The callbacks; libsndfile copies the struct, `user_data` is an unretained `MemoryFile` the handle keeps.
+    static let virtualIO = SF_VIRTUAL_IO(
+        get_filelen: { user in sf_count_t(MemoryFile.from(user).bytes.count) },
+        seek: { offset, whence, user in
+            let file = MemoryFile.from(user)
+            let base: Int
+            switch whence {
+            case SEEK_CUR: base = file.position
+            case SEEK_END: base = file.bytes.count
+            default: base = 0
+            }
+            file.position = min(max(0, base + Int(offset)), file.bytes.count)
+            return sf_count_t(file.position)
+        },
+        read: { destination, count, user in
+            let file = MemoryFile.from(user)
+            let n = max(0, min(Int(count), file.bytes.count - file.position))
+            guard n > 0, let destination else { return 0 }
+            file.bytes.withUnsafeBytes { source in
+                guard let base = source.baseAddress else { return }
+                destination.copyMemory(from: base + file.position, byteCount: n)
+            }
+            file.position += n
+            return sf_count_t(n)
+        },
+        write: { _, _, _ in 0 },
+        tell: { user in sf_count_t(MemoryFile.from(user).position) }
+    )
 }
