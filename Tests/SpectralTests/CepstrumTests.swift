@@ -58,6 +58,13 @@ struct CepstrumTests {
             rtol: 1e-5, atol: 1e-5)
     }
 
+    @Test func regressionDeltaMatchesTorchaudioComputeDeltas() throws {
+        let x = try SpectralFixture.array("delta_input")
+        assertClose(
+            try deltas(x, dims: 5, method: .regression(window: 2)), try SpectralFixture.array("delta_torchaudio_5"),
+            rtol: 1e-5, atol: 1e-5)
+    }
+
     @Test func kaldiSecondOrderKernelIsTheComposedRegression() {
         // Kaldi's delta-delta scales for window 2: [1 2 3 4 5 4 3 2 1]·conv… = (1/100)[4 4 1 -4 -10 -4 1 4 4].
         let kernel = regressionKernel(window: 2, order: 2)

@@ -24,6 +24,12 @@ struct MelFilterBankTests {
         try check("mel_librosa_htk_256_40", options, nFFT: 256)
     }
 
+    @Test func torchaudioBinGridForOddFFT() throws {
+        let options = MelOptions(
+            bands: 24, minHz: 30, maxHz: 7000, scale: .htk, norm: .slaney, binFrequencies: .torchaudio)
+        try check("mel_torchaudio_odd_255_24", options, nFFT: 255, rtol: 1e-4, atol: 1e-6)
+    }
+
     @Test func kaldiMelDomainTriangles() throws {
         // kaldi-native-fbank computes in float32, so the tolerance is float32's (relative 1e-5 of weights ≤ 1).
         try check(
