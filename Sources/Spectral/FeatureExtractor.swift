@@ -92,7 +92,10 @@ public struct FeatureExtractor: Sendable {
         }
         var frames = view.count
         let bands = pipeline.bandCount
-        var bandValues = [Float](repeating: 0, count: channels * frames * bands)
+        // Every element is written by `analyze`, so the (large) output skips zero-filling.
+        var bandValues = [Float](unsafeUninitializedCapacity: channels * frames * bands) { _, count in
+            count = channels * frames * bands
+        }
         var energies = [Float](repeating: 0, count: channels * frames)
         var peak = -Float.infinity
         bandValues.withUnsafeMutableBufferPointer { out in
@@ -101,7 +104,7 @@ public struct FeatureExtractor: Sendable {
                 for c in 0..<channels {
                     pipeline.analyze(
                         frames: frames, channel: c, firstIndex: 0,
-                        fill: { w, destination in view.copyWindow(w, channel: c, into: destination) },
+                        withFrame: { w, body in view.withWindow(w, channel: c, body) },
                         bands: outBase + c * frames * bands, energies: energyBase + c * frames, peak: &peak)
                 }
             }
@@ -183,13 +186,13 @@ struct FeaturePipeline: Sendable {
     ///
     /// - Parameters:
     ///   - firstIndex: global index of the first frame (dither seeding).
-    ///   - fill: writes frame `w` (0-based within this call) into a `frameLength` buffer.
+    ///   - withFrame: calls its body with frame `w` (0-based within this call), `frameLength` samples.
     ///   - bands: output `[frames, bandCount]`.
     ///   - energies: output `[frames]`, log energies (when energy is requested).
     ///   - peak: running maximum of the local log values (for global clamps), updated.
     func analyze(
         frames: Int, channel: Int, firstIndex: Int,
-        fill: (Int, UnsafeMutableBufferPointer<Float>) -> Void,
+        withFrame: (Int, (UnsafeBufferPointer<Float>) -> Void) -> Void,
         bands: UnsafeMutablePointer<Float>, energies: UnsafeMutablePointer<Float>, peak: inout Float
     ) {
         guard frames > 0 else { return }
@@ -199,67 +202,89 @@ struct FeaturePipeline: Sendable {
         let power = UnsafeMutablePointer<Float>.allocate(capacity: block * bins)
         defer { power.deallocate() }
         let frameLength = options.frameLength
-        let nFFT = options.nFFT
         let scale = options.inputScale
-        let spectrumScale = options.spectrumScale
         let wantsEnergy = options.energy != .none
-        window.withUnsafeBufferPointer { windowBuffer in
-            guard let win = windowBuffer.baseAddress else { return }
-            var start = 0
-            while start < frames {
-                let count = min(block, frames - start)
-                for f in 0..<count {
-                    let real = workspace.real
-                    fill(start + f, UnsafeMutableBufferPointer(start: real, count: frameLength))
-                    if scale != 1 { for i in 0..<frameLength { real[i] *= scale } }
-                    var energy: Float = 0
-                    if let conditioning = options.conditioning {
-                        energy = conditioning.apply(
-                            real, count: frameLength, frame: firstIndex + start + f, channel: channel)
-                    } else if wantsEnergy && options.energySource == .raw {
-                        for i in 0..<frameLength { energy += real[i] * real[i] }
-                    }
-                    for i in 0..<frameLength { real[i] *= win[i] }
-                    if wantsEnergy && options.energySource == .windowed {
-                        energy = 0
-                        for i in 0..<frameLength { energy += real[i] * real[i] }
-                    }
-                    for i in frameLength..<nFFT { real[i] = 0 }
-                    fft.forward(workspace)
-                    let spectrum = workspace.complexFloats
-                    let row = power + f * bins
-                    switch options.spectrum {
-                    case .power:
-                        for k in 0..<bins {
-                            let re = spectrum[2 * k]
-                            let im = spectrum[2 * k + 1]
-                            row[k] = (re * re + im * im) * spectrumScale
+        let real = workspace.real
+        // r2c plans preserve their input, so the zero padding is written once.
+        (real + frameLength).update(repeating: 0, count: options.nFFT - frameLength)
+        // Without conditioning, scaling and windowing fuse into one pass (exact for the power-of-two int16 scale).
+        let scaledWindow = window.map { $0 * scale }
+        scaledWindow.withUnsafeBufferPointer { scaledBuffer in
+            window.withUnsafeBufferPointer { windowBuffer in
+                guard let win = windowBuffer.baseAddress, let scaledWin = scaledBuffer.baseAddress else { return }
+                var start = 0
+                while start < frames {
+                    let count = min(block, frames - start)
+                    for f in 0..<count {
+                        var energy: Float = 0
+                        withFrame(start + f) { frame in
+                            guard let source = frame.baseAddress else { return }
+                            if let conditioning = options.conditioning {
+                                for i in 0..<frameLength { real[i] = source[i] * scale }
+                                energy = conditioning.apply(
+                                    real, count: frameLength, frame: firstIndex + start + f, channel: channel)
+                                for i in 0..<frameLength { real[i] *= win[i] }
+                            } else {
+                                if wantsEnergy && options.energySource == .raw {
+                                    for i in 0..<frameLength { energy += (source[i] * scale) * (source[i] * scale) }
+                                }
+                                for i in 0..<frameLength { real[i] = source[i] * scaledWin[i] }
+                            }
                         }
-                    case .magnitude:
-                        for k in 0..<bins {
-                            let re = spectrum[2 * k]
-                            let im = spectrum[2 * k + 1]
-                            row[k] = (re * re + im * im).squareRoot() * spectrumScale
-                        }
-                    }
-                    if wantsEnergy {
-                        if options.energySource == .spectrum {
+                        if wantsEnergy && options.energySource == .windowed {
                             energy = 0
-                            for k in 0..<bins { energy += row[k] }
+                            for i in 0..<frameLength { energy += real[i] * real[i] }
                         }
-                        var logEnergy = Foundation.log(max(energy, options.energyEpsilon))
-                        if options.energyFloor > 0 { logEnergy = max(logEnergy, Foundation.log(options.energyFloor)) }
-                        energies[start + f] = logEnergy
+                        fft.forward(workspace)
+                        let row = power + f * bins
+                        spectrumRow(workspace.complexFloats, into: row, bins: bins)
+                        if wantsEnergy {
+                            if options.energySource == .spectrum {
+                                energy = 0
+                                for k in 0..<bins { energy += row[k] }
+                            }
+                            var logEnergy = Foundation.log(max(energy, options.energyEpsilon))
+                            if options.energyFloor > 0 {
+                                logEnergy = max(logEnergy, Foundation.log(options.energyFloor))
+                            }
+                            energies[start + f] = logEnergy
+                        }
                     }
+                    let out = bands + start * bandCount
+                    if let melBank {
+                        melBank.apply(power, frames: count, into: out)
+                    } else {
+                        out.update(from: power, count: count * bins)
+                    }
+                    peak = max(peak, localLog(out, count: count * bandCount))
+                    start += count
                 }
-                let out = bands + start * bandCount
-                if let melBank {
-                    melBank.apply(power, frames: count, into: out)
-                } else {
-                    out.update(from: power, count: count * bins)
+            }
+        }
+    }
+
+    /// `|X|²` or `|X|` (times `spectrumScale`) of an interleaved spectrum.
+    private func spectrumRow(_ spectrum: UnsafeMutablePointer<Float>, into row: UnsafeMutablePointer<Float>, bins: Int)
+    {
+        let spectrumScale = options.spectrumScale
+        switch options.spectrum {
+        case .power:
+            if spectrumScale == 1 {
+                for k in 0..<bins {
+                    row[k] = spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1]
                 }
-                peak = max(peak, localLog(out, count: count * bandCount))
-                start += count
+            } else {
+                for k in 0..<bins {
+                    let re = spectrum[2 * k]
+                    let im = spectrum[2 * k + 1]
+                    row[k] = (re * re + im * im) * spectrumScale
+                }
+            }
+        case .magnitude:
+            for k in 0..<bins {
+                let re = spectrum[2 * k]
+                let im = spectrum[2 * k + 1]
+                row[k] = (re * re + im * im).squareRoot() * spectrumScale
             }
         }
     }
@@ -288,9 +313,12 @@ struct FeaturePipeline: Sendable {
         return peak
     }
 
-    /// The maximum of already-logged values (after dropping frames).
+    /// The maximum of already-logged values (after dropping frames); only the global clamps need it.
     func peakOf(_ values: [Float]) -> Float {
-        values.max() ?? -Float.infinity
+        switch options.log {
+        case .none, .natural: return -Float.infinity
+        case .decibels, .whisper: return values.max() ?? -Float.infinity
+        }
     }
 
     /// The global part of the log (reference, `top_db`, Whisper's clamp), given the peak of the local logs.

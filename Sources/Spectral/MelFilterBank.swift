@@ -127,6 +127,44 @@ public struct MelFilterBank: Sendable, Equatable {
     public let bins: Int
     /// Weights `[bands, bins]`, row-major.
     public let weights: [Float]
+    /// The bank cut into groups of consecutive bands with the bin span where any of them is non-zero, so that
+    /// `apply` multiplies only those spans (a mel bank is > 90 % zeros).
+    let groups: [BandGroup]
+
+    /// Bands `firstBand ..< firstBand + bandCount`, non-zero only on bins `firstBin ..< firstBin + binCount`,
+    /// with their weights packed `[bandCount, binCount]`.
+    struct BandGroup: Sendable, Equatable {
+        let firstBand: Int
+        let bandCount: Int
+        let firstBin: Int
+        let binCount: Int
+        let packed: [Float]
+    }
+
+    /// Bands per group: small enough to skip most zeros, large enough for an efficient `sgemm` kernel.
+    static let groupSize = 8
+
+    static func makeGroups(weights: [Float], bands: Int, bins: Int) -> [BandGroup] {
+        stride(from: 0, to: bands, by: groupSize).map { first in
+            let count = min(groupSize, bands - first)
+            var low = bins
+            var high = 0
+            for b in first..<(first + count) {
+                for k in 0..<bins where weights[b * bins + k] != 0 {
+                    low = min(low, k)
+                    high = max(high, k + 1)
+                }
+            }
+            if high <= low {
+                return BandGroup(firstBand: first, bandCount: count, firstBin: 0, binCount: 0, packed: [])
+            }
+            var packed = [Float](repeating: 0, count: count * (high - low))
+            for b in 0..<count {
+                for k in low..<high { packed[b * (high - low) + k - low] = weights[(first + b) * bins + k] }
+            }
+            return BandGroup(firstBand: first, bandCount: count, firstBin: low, binCount: high - low, packed: packed)
+        }
+    }
 
     /// Builds the filter bank for an `nFFT`-point FFT at `sampleRate`.
     ///
@@ -180,6 +218,7 @@ public struct MelFilterBank: Sendable, Equatable {
         self.bands = bands
         self.bins = bins
         self.weights = weights
+        self.groups = Self.makeGroups(weights: weights, bands: bands, bins: bins)
     }
 
     private static func hertzTriangles(
@@ -254,7 +293,8 @@ public struct MelFilterBank: Sendable, Equatable {
         return corners
     }
 
-    /// Projects spectra onto the mel bands with one `cblas_sgemm`.
+    /// Projects spectra onto the mel bands with `cblas_sgemm` over the block of frames, one product per group of
+    /// eight bands restricted to the bins where that group is non-zero (the result equals the dense product).
     ///
     /// ```
     /// out[f, b] = Σ_k spectrum[f, k] · weights[b, k]
@@ -266,10 +306,19 @@ public struct MelFilterBank: Sendable, Equatable {
     ///   - output: `[frames, bands]`, overwritten.
     func apply(_ spectrum: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         guard frames > 0 else { return }
-        weights.withUnsafeBufferPointer { w in
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(frames), Int32(bands), Int32(bins),
-                1, spectrum, Int32(bins), w.baseAddress, Int32(bins), 0, output, Int32(bands))
+        for group in groups {
+            guard group.binCount > 0 else {
+                for f in 0..<frames {
+                    (output + f * bands + group.firstBand).update(repeating: 0, count: group.bandCount)
+                }
+                continue
+            }
+            group.packed.withUnsafeBufferPointer { w in
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(frames), Int32(group.bandCount),
+                    Int32(group.binCount), 1, spectrum + group.firstBin, Int32(bins), w.baseAddress,
+                    Int32(group.binCount), 0, output + group.firstBand, Int32(bands))
+            }
         }
     }
 

@@ -127,10 +127,8 @@ public struct StreamingFeatureExtractor: Sendable {
                         for c in 0..<channels {
                             pipeline.analyze(
                                 frames: count, channel: c, firstIndex: firstIndex,
-                                fill: { w, destination in
-                                    guard let source = samples.baseAddress, let target = destination.baseAddress
-                                    else { return }
-                                    target.update(from: source + (w * channels + c) * length, count: length)
+                                withFrame: { w, body in
+                                    body(UnsafeBufferPointer(rebasing: samples[((w * channels + c) * length)...]))
                                 },
                                 bands: outBase + c * count * bands, energies: energyBase + c * count,
                                 peak: &unusedPeak)
