@@ -64,12 +64,14 @@ public struct FeatureExtractor: Sendable {
 
     /// The features of planar samples `[channels, frames]` at `options.sampleRate`.
     ///
-    /// - Throws: `SpectralError.invalidParameter` when `samples.count` is not a multiple of `channels`.
+    /// - Throws: `SpectralError.invalidParameter` when `samples.count` is not a multiple of `channels`,
+    ///   `.invalidInput` naming the channel and sample of the first NaN or infinity.
     public func features(samples: [Float], channels: Int) throws(SpectralError) -> Features {
         try SpectralError.require(channels >= 0, "channels", channels, "must be ≥ 0")
         try SpectralError.require(
             channels > 0 ? samples.count % channels == 0 : samples.isEmpty, "samples.count", samples.count,
             "must be a multiple of channels = \(channels)")
+        try requireFinite(samples, channels: channels)
         let length = channels == 0 ? 0 : samples.count / channels
         var input = samples
         if options.signalPreemphasis != 0 {

@@ -129,8 +129,10 @@ public struct STFT: Sendable {
 
     /// The STFT of planar samples `[channels, frames]`.
     ///
-    /// - Throws: `SpectralError.invalidParameter` when `samples.count` is not a multiple of `channels`.
+    /// - Throws: `SpectralError.invalidParameter` when `samples.count` is not a multiple of `channels`,
+    ///   `.invalidInput` naming the first NaN or infinity (as librosa refuses non-finite audio).
     public func callAsFunction(samples: [Float], channels: Int) throws(SpectralError) -> ComplexSpectrogram {
+        try requireFinite(samples, channels: channels)
         let view: FrameView
         do {
             view = try Framer(try options.frameOptions()).view(of: samples, channels: channels)

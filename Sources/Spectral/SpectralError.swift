@@ -50,3 +50,30 @@ extension SpectralError {
         }
     }
 }
+
+/// Throws `SpectralError.invalidInput` naming the first NaN or infinity of planar `[channels, length]` samples
+/// (librosa refuses non-finite audio the same way, `util.valid_audio`).
+func requireFinite(_ samples: [Float], channels: Int) throws(SpectralError) {
+    guard let index = samples.withUnsafeBufferPointer(firstNonFinite) else { return }
+    let length = channels > 0 ? samples.count / channels : samples.count
+    throw SpectralError.invalidInput(
+        channel: index / max(length, 1), sample: index % max(length, 1), value: samples[index])
+}
+
+/// The index of the first non-finite value, scanning eight lanes at a time (`x · 0` is NaN exactly for NaN and ±∞).
+func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    guard let base = values.baseAddress else { return nil }
+    let raw = UnsafeRawPointer(base)
+    var accumulator = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= values.count {
+        accumulator += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
+        i += 8
+    }
+    var clean = (0..<8).allSatisfy { !accumulator[$0].isNaN }
+    while i < values.count {
+        if !values[i].isFinite { clean = false }
+        i += 1
+    }
+    return clean ? nil : values.firstIndex { !$0.isFinite }
+}

@@ -58,10 +58,16 @@ public struct StreamingFeatureExtractor: Sendable {
     /// `[channels, newFrames, dims]`.
     ///
     /// - Throws: `SpectralError.invalidParameter` when `chunk.count` is not a multiple of `channels`,
+    ///   `.invalidInput` naming the first NaN or infinity (sample counted from the stream's start),
     ///   `.streamMismatch` after `finish()`.
     public mutating func push(_ chunk: [Float]) throws(SpectralError) -> Features {
         try SpectralError.require(
             chunk.count % channels == 0, "chunk.count", chunk.count, "must be a multiple of channels = \(channels)")
+        if let index = chunk.withUnsafeBufferPointer(firstNonFinite) {
+            let frames = chunk.count / channels
+            throw SpectralError.invalidInput(
+                channel: index / frames, sample: samplesSeen + index % frames, value: chunk[index])
+        }
         var input = chunk
         if options.signalPreemphasis != 0 {
             let frames = chunk.count / channels
