@@ -48,7 +48,16 @@ public enum PadMode: Sendable, Hashable {
 /// The two tail-padding conventions differ only in how many windows they keep: `padEnd` keeps every window that
 /// *starts* inside the signal (TensorFlow), `padEndToCover` only as many as needed to *cover* the last sample
 /// (python_speech_features; it returns one window for any `n ≤ L`). With `n = 0`, python_speech_features
-/// returns one all-zero window; this library returns none.
+/// returns one all-zero window, as does `librosa.stft(center=True, pad_mode="constant")` for an even `n_fft`;
+/// this library returns none.
+///
+/// kaldi-native-fbank's online extractor never finishes when its last window starts at or past the end of the
+/// signal (possible in `kaldiMirror` with `hop > length`, e.g. `length 1, hop 2`, odd `n`); here that window
+/// exists, as `NumFrames` in `feature-window.cc` counts it, and is filled by mirroring like the others.
+///
+/// librosa 1.0.0's `stft` pads its tail through a short slice of the signal, so with `reflect`/`symmetric` and a
+/// hop of about half the window or more its last window can differ from `numpy.pad` of the whole signal; this
+/// library follows `numpy.pad` and `torch.stft`.
 public enum BoundaryMode: Sendable, Hashable {
     /// Only windows lying entirely inside the signal ("snip edges"); no sample is invented.
     case valid

@@ -20,19 +20,25 @@ public struct FrameOptions: Sendable, Hashable {
     /// Where windows fall at the signal's edges; default `.valid` (no invented samples).
     public var boundary: BoundaryMode
 
+    /// The largest window length or hop accepted: 2³¹ − 1 samples (over 12 hours at 48 kHz), which keeps every
+    /// index computation far from integer overflow.
+    public static let maximumSize = Int(Int32.max)
+
     /// Creates options from sizes in samples.
     ///
     /// - Parameters:
-    ///   - length: samples per window, ≥ 1.
-    ///   - hop: samples between window starts, ≥ 1.
+    ///   - length: samples per window, in `1...maximumSize`.
+    ///   - hop: samples between window starts, in `1...maximumSize`.
     ///   - boundary: edge handling; `.valid` by default because it invents no data.
-    /// - Throws: `WindowingError.invalidParameter` when `length` or `hop` is below 1.
+    /// - Throws: `WindowingError.invalidParameter` when `length` or `hop` is outside `1...maximumSize`.
     public init(length: Int, hop: Int, boundary: BoundaryMode = .valid) throws {
-        guard length >= 1 else {
-            throw WindowingError.invalidParameter(name: "length", value: "\(length)", reason: "must be ≥ 1 sample")
+        guard length >= 1, length <= Self.maximumSize else {
+            throw WindowingError.invalidParameter(
+                name: "length", value: "\(length)", reason: "must be in 1...\(Self.maximumSize) samples")
         }
-        guard hop >= 1 else {
-            throw WindowingError.invalidParameter(name: "hop", value: "\(hop)", reason: "must be ≥ 1 sample")
+        guard hop >= 1, hop <= Self.maximumSize else {
+            throw WindowingError.invalidParameter(
+                name: "hop", value: "\(hop)", reason: "must be in 1...\(Self.maximumSize) samples")
         }
         self.length = length
         self.hop = hop

@@ -217,14 +217,15 @@ public struct FrameView: Sendable {
     public func frames() -> FrameBatch {
         let length = options.length
         let total = count * channels * length
-        var out = [Float](repeating: 0, count: total)
-        out.withUnsafeMutableBufferPointer { dest in
+        // Every element is written by copyWindow, so the array is not zero-filled first.
+        let out = [Float](unsafeUninitializedCapacity: total) { dest, initialized in
             for w in 0..<count {
                 for c in 0..<channels {
                     let start = (w * channels + c) * length
                     copyWindow(w, channel: c, into: UnsafeMutableBufferPointer(rebasing: dest[start...]))
                 }
             }
+            initialized = total
         }
         return FrameBatch(
             unchecked: count, channels: channels, length: length, samples: out,
@@ -232,7 +233,7 @@ public struct FrameView: Sendable {
     }
 }
 
-/// Writes the `length` samples of the window starting at `first` into `out`.
+/// Writes the `length` samples of the window starting at `first` into `out` (initialised or not: Float is trivial).
 ///
 /// `source[k]` holds signal sample `sourceStart + k`; every index the window reads (directly or through the
 /// boundary rule for a signal of `signalLength ≥ 1` samples) must lie in that range — an internal invariant the
@@ -260,7 +261,7 @@ func fillWindow(
     }
     if upper > lower, let base = source.baseAddress {
         precondition(lower >= sourceStart && upper - sourceStart <= source.count, "window samples not retained")
-        (out + k).update(from: base + (lower - sourceStart), count: upper - lower)
+        (out + k).initialize(from: base + (lower - sourceStart), count: upper - lower)
         k += upper - lower
         i = upper
     }

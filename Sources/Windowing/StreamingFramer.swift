@@ -112,12 +112,13 @@ public struct StreamingFramer: Sendable {
         let length = options.length
         guard count > 0 else { return FrameBatch(emptyWithChannels: channels, length: length) }
         let n = samplesReceived
-        var out = [Float](repeating: 0, count: count * channels * length)
-        out.withUnsafeMutableBufferPointer { dest in
+        let total = count * channels * length
+        // Every element is written by fillWindow, so the array is not zero-filled first.
+        let out = [Float](unsafeUninitializedCapacity: total) { dest, initialized in
+            guard let base = dest.baseAddress else { return }
             for k in 0..<count {
                 let first = options.firstSample(ofWindow: nextWindow + k)
                 for c in 0..<channels {
-                    guard let base = dest.baseAddress else { continue }
                     buffer[c].withUnsafeBufferPointer { source in
                         fillWindow(
                             base + (k * channels + c) * length, first: first, length: length,
@@ -125,6 +126,7 @@ public struct StreamingFramer: Sendable {
                     }
                 }
             }
+            initialized = total
         }
         let provenance = (nextWindow..<end).map { options.provenance(ofWindow: $0, signalLength: n) }
         nextWindow = end

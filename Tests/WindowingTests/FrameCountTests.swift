@@ -66,6 +66,8 @@ import Windowing
     expectInvalid("hop") { try FrameOptions(length: 4, hop: 0) }
     expectInvalid("length") { try FrameOptions(length: 0, hop: 1) }
     expectInvalid("length") { try FrameOptions(length: -3, hop: 1) }
+    expectInvalid("length") { try FrameOptions(length: Int.max, hop: 1) }
+    expectInvalid("hop") { try FrameOptions(length: 2, hop: FrameOptions.maximumSize + 1) }
     expectInvalid("overlap") { try FrameOptions(seconds: 1, overlap: 1, sampleRate: 100) }
     expectInvalid("overlap") { try FrameOptions(seconds: 1, overlap: -0.1, sampleRate: 100) }
     expectInvalid("overlap") { try FrameOptions(seconds: 1, overlap: .nan, sampleRate: 100) }
@@ -93,4 +95,19 @@ import Windowing
     let wide = try FrameOptions(length: 9, hop: 1, boundary: .center(.reflect))
         .provenance(ofWindow: 0, signalLength: 2)
     #expect(wide.padLeft == 4 && wide.padRight == 3 && wide.signalRange == 0..<2)
+}
+
+@Test func errorMessagesNameTheParameterAndValue() {
+    let cases: [(WindowingError, [String])] = [
+        (.invalidParameter(name: "hop", value: "0", reason: "must be ≥ 1"), ["hop", "0", "must be ≥ 1"]),
+        (.shapeMismatch(name: "chunk", count: 7, channels: 2), ["chunk", "7", "2 channels"]),
+        (.labelCountMismatch(labels: 3, signalLength: 9), ["3", "9"]),
+        (.streamFinished, ["finished"]),
+    ]
+    for (error, words) in cases {
+        for word in words {
+            #expect(error.description.contains(word), "\(error.description) lacks \(word)")
+        }
+        #expect(error.errorDescription == error.description)
+    }
 }
