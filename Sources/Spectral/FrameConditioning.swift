@@ -43,18 +43,18 @@ public struct FrameConditioning: Sendable, Hashable {
             for i in 0..<count { x[i] += dither * generator.gaussian() }
         }
         if removeDCOffset {
-            var sum: Float = 0
-            for i in 0..<count { sum += x[i] }
-            let mean = sum / Float(count)
+            let mean = laneSum(x, count: count) { $0 } / Float(count)
             for i in 0..<count { x[i] -= mean }
         }
-        var energy: Float = 0
-        for i in 0..<count { energy += x[i] * x[i] }
+        let energy = laneSum(x, count: count) { $0 * $0 }
         if preemphasis != 0 {
-            var i = count - 1
-            while i > 0 {
-                x[i] -= preemphasis * x[i - 1]
-                i -= 1
+            // x[i] − p·x[i−1] with the original x[i−1], written forward (a first-order recurrence the compiler
+            // vectorises), then Kaldi's x[0] − p·x[0].
+            var previous = x[0]
+            for i in 1..<count {
+                let current = x[i]
+                x[i] = current - preemphasis * previous
+                previous = current
             }
             x[0] -= preemphasis * x[0]
         }
@@ -86,4 +86,25 @@ struct DitherGenerator {
         let u2 = Double(next() >> 11) / Double(1 << 53)
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
+}
+
+/// `Σ f(x[i])` with eight partial sums (a fixed order, so deterministic; it rounds like a BLAS `sdot`, not like
+/// a sequential loop).
+@inline(__always)
+func laneSum(
+    _ x: UnsafeMutablePointer<Float>, count: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>
+) -> Float {
+    let raw = UnsafeRawPointer(x)
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        lanes += f(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+        total += f(SIMD8<Float>(repeating: x[i]))[0]
+        i += 1
+    }
+    return total
 }
