@@ -105,3 +105,19 @@ func regressionKernel(window: Int, order: Int) -> [Double] {
     }
     return scales
 }
+
+extension Features {
+    /// The `order`-th time derivative of every channel, `[channels, frames, dims]` (`librosa.feature.delta` on
+    /// each channel with `.savitzkyGolay(width: 9)`, Kaldi's `add-deltas` per order with `.regression(window: 2)`).
+    ///
+    /// - Throws: as `deltas(_:dims:order:method:)`.
+    public func deltas(order: Int = 1, method: DeltaMethod = .savitzkyGolay(width: 9)) throws(SpectralError) -> Features
+    {
+        var values = [Float]()
+        values.reserveCapacity(self.values.count)
+        for c in 0..<channels {
+            values += try Spectral.deltas(Array(channel(c)), dims: dims, order: order, method: method)
+        }
+        return Features(channels: channels, frames: frames, dims: dims, values: values)
+    }
+}

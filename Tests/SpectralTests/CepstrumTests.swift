@@ -72,6 +72,15 @@ struct CepstrumTests {
         assertClose(kernel, expected, rtol: 0, atol: 1e-12)
     }
 
+    @Test func featureDeltasWorkPerChannel() throws {
+        let x = try SpectralFixture.array("delta_input")
+        let features = Features(channels: 2, frames: 12, dims: 5, values: x + x.map { -$0 })
+        let delta = try features.deltas(method: .regression(window: 2))
+        let expected = try SpectralFixture.array("delta_psf_2")
+        assertClose(Array(delta.channel(0)), expected, rtol: 1e-5, atol: 1e-5)
+        assertClose(Array(delta.channel(1)), expected.map { -$0 }, rtol: 1e-5, atol: 1e-5)
+    }
+
     @Test func deltaRejectsTooFewFramesLikeLibrosa() {
         #expect(throws: SpectralError.self) { try deltas([Float](repeating: 0, count: 8 * 2), dims: 2) }
         #expect(throws: SpectralError.self) { try deltas([1, 2, 3], dims: 1, order: 0) }

@@ -47,6 +47,18 @@ struct FeatureParityTests {
         try check(.kaldiMFCC, input: "input_a", expected: "kaldi_mfcc_a", rtol: 0, atol: 2e-3)
     }
 
+    @Test func kaldiWindowedEnergyWithFloor() throws {
+        var options = FeatureOptions.kaldi
+        options.energy = .prepend
+        options.energySource = .windowed
+        options.energyFloor = 1
+        let quiet = try SpectralFixture.array("input_a").map { $0 * 0.01 }
+        let features = try FeatureExtractor(options: options)(
+            try Signal(samples: quiet, channels: 1, sampleRate: 16000))
+        assertClose(
+            features.values, try SpectralFixture.array("kaldi_fbank_energy_windowed_floor_a"), rtol: 0, atol: 1e-3)
+    }
+
     @Test func kaldiSnipEdgesDropsAShortSignal() throws {
         let features = try FeatureExtractor(options: .kaldi)(try Self.signal("input_short"))
         #expect(features.frames == 0 && features.values.isEmpty)

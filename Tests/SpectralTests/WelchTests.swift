@@ -29,6 +29,14 @@ struct WelchTests {
             rtol: 1e-4, atol: 1e-12)
     }
 
+    @Test func linearDetrendWithZeroPaddedFFT() throws {
+        let x = Array(try SpectralFixture.array("input_a").prefix(3000))
+        let options = WelchOptions(sampleRate: 16000, segmentLength: 256, overlap: 200, nFFT: 512, detrend: .linear)
+        let psd = try welch(x, channels: 1, options: options)
+        #expect(psd.frequencies.count == 257)
+        assertClose(psd.values, try SpectralFixture.array("welch_linear_nfft512"), rtol: 1e-4, atol: 1e-12)
+    }
+
     @Test func periodogramOddLength() throws {
         let x = Array(try SpectralFixture.array("input_a").prefix(999))
         assertClose(
