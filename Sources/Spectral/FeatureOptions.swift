@@ -77,6 +77,7 @@ public struct FeatureOptions: Sendable, Hashable {
     /// Samples between frame starts (librosa `hop_length`, Kaldi frame shift).
     public var hopLength: Int
     /// FFT size, ≥ `frameLength` (Kaldi rounds the window size up to a power of two); bins = `nFFT / 2 + 1`.
+    /// It is a separate field: after changing `frameLength` of a preset, set `nFFT` too.
     public var nFFT: Int
     /// Frame placement: `.center(.zeros)` librosa, `.center(.reflect)` torch/Whisper, `.valid` Kaldi
     /// `snip_edges=true`, `.kaldiMirror` Kaldi `snip_edges=false`, `.padEndToCover()` psf.

@@ -91,3 +91,20 @@ struct STFTTests {
         }
     }
 }
+
+struct SpectrogramConsistencyTests {
+    @Test func linearFeaturesEqualTheSTFTPowerAndMagnitude() throws {
+        let x = Array(try SpectralFixture.array("input_b").prefix(2 * 1200))
+        let stft = try STFT(options: STFTOptions(nFFT: 256, hopLength: 64, winLength: 200, padMode: .reflect))
+        let spectrogram = try stft(samples: x, channels: 2)
+        var options = FeatureOptions(
+            sampleRate: 16000, frameLength: 256, hopLength: 64, boundary: .center(.reflect), windowLength: 200,
+            mel: nil, log: .none)
+        let power = try FeatureExtractor(options: options).features(samples: x, channels: 2)
+        #expect(power.dims == 129 && power.frames == spectrogram.frames)
+        assertClose(power.values, spectrogram.power(), rtol: 1e-5, atol: 1e-6)
+        options.spectrum = .magnitude
+        let magnitude = try FeatureExtractor(options: options).features(samples: x, channels: 2)
+        assertClose(magnitude.values, spectrogram.magnitude(), rtol: 1e-5, atol: 1e-6)
+    }
+}
