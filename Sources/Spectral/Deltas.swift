@@ -118,6 +118,6 @@ extension Features {
         for c in 0..<channels {
             values += try Spectral.deltas(Array(channel(c)), dims: dims, order: order, method: method)
         }
-        return Features(channels: channels, frames: frames, dims: dims, values: values)
+        return Features(unchecked: channels, frames: frames, dims: dims, values: values)
     }
 }

@@ -13,8 +13,18 @@ public struct Features: Sendable, Equatable {
     /// The values, `[channels, frames, dims]`.
     public var values: [Float]
 
-    /// Creates features from their parts (`values.count` must be `channels · frames · dims`).
-    public init(channels: Int, frames: Int, dims: Int, values: [Float]) {
+    /// Creates features from their parts.
+    ///
+    /// - Throws: `SpectralError.invalidParameter` when a size is negative or `values.count` is not
+    ///   `channels · frames · dims`.
+    public init(channels: Int, frames: Int, dims: Int, values: [Float]) throws(SpectralError) {
+        try SpectralError.require(
+            channels >= 0 && frames >= 0 && dims >= 0 && values.count == channels * frames * dims, "values.count",
+            values.count, "expected \(channels) × \(frames) × \(dims)")
+        self.init(unchecked: channels, frames: frames, dims: dims, values: values)
+    }
+
+    init(unchecked channels: Int, frames: Int, dims: Int, values: [Float]) {
         precondition(values.count == channels * frames * dims, "values.count does not match the shape")
         self.channels = channels
         self.frames = frames
@@ -398,6 +408,6 @@ struct FeaturePipeline: Sendable {
             }
             values = withEnergy
         }
-        return Features(channels: channels, frames: frames, dims: dims, values: values)
+        return Features(unchecked: channels, frames: frames, dims: dims, values: values)
     }
 }

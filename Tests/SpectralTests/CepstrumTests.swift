@@ -74,7 +74,7 @@ struct CepstrumTests {
 
     @Test func featureDeltasWorkPerChannel() throws {
         let x = try SpectralFixture.array("delta_input")
-        let features = Features(channels: 2, frames: 12, dims: 5, values: x + x.map { -$0 })
+        let features = try Features(channels: 2, frames: 12, dims: 5, values: x + x.map { -$0 })
         let delta = try features.deltas(method: .regression(window: 2))
         let expected = try SpectralFixture.array("delta_psf_2")
         assertClose(Array(delta.channel(0)), expected, rtol: 1e-5, atol: 1e-5)

@@ -111,3 +111,8 @@ struct FeatureEdgeCaseTests {
         assertClose(Array(both.channel(1)), second.values, rtol: 1e-5, atol: 1e-4)
     }
 }
+
+@Test func featuresRejectAMismatchedShape() {
+    #expect(throws: SpectralError.self) { try Features(channels: 2, frames: 3, dims: 4, values: [1, 2, 3]) }
+    #expect(throws: SpectralError.self) { try ComplexSpectrogram(channels: 1, frames: 1, bins: 3, values: [0, 0]) }
+}

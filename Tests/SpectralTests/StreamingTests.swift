@@ -29,7 +29,7 @@ struct StreamingTests {
             for part in parts { values += part.channel(c) }
         }
         #expect(stream.framesEmitted == frames)
-        return Features(channels: channels, frames: frames, dims: dims, values: values)
+        return try Features(channels: channels, frames: frames, dims: dims, values: values)
     }
 
     static let exactPresets: [(String, FeatureOptions)] = {
