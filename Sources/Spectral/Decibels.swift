@@ -1,3 +1,4 @@
+import CSpectralKernels
 import Foundation
 
 /// The reference power that maps to 0 dB.
@@ -59,7 +60,11 @@ public func powerToDB(_ power: [Float], options: DecibelOptions = DecibelOptions
     let offset = Float(options.multiplier * log10(max(options.amin, reference)))
     let multiplier = Float(options.multiplier)
     let amin = Float(options.amin)
-    for i in values.indices { values[i] = multiplier * log10f(max(amin, values[i])) - offset }
+    values.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        spectral_log10_floor(base, buffer.count, amin, multiplier)
+    }
+    for i in values.indices { values[i] -= offset }
     if let topDB = options.topDB, let peak = values.max() {
         let floor = peak - Float(topDB)
         for i in values.indices { values[i] = max(values[i], floor) }

@@ -1,4 +1,5 @@
 import AudioIO
+import CSpectralKernels
 import Foundation
 import Windowing
 
@@ -320,26 +321,22 @@ struct FeaturePipeline: Sendable {
     }
 
     /// The local (element-wise) part of the log; returns the maximum of the results (for global clamps).
+    ///
+    /// The logarithms run in `CSpectralKernels` (glibc's AVX2 `logf`/`log10f` when the CPU has AVX2).
     func localLog(_ x: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        var peak = -Float.infinity
         switch options.log {
         case .none:
-            break
+            return -Float.infinity
         case .natural(let floor):
-            for i in 0..<count { x[i] = Foundation.log(max(x[i], floor)) }
+            spectral_log_floor(x, count, floor, 1)
+            return -Float.infinity
         case .decibels(let db):
-            let amin = Float(db.amin)
-            let multiplier = Float(db.multiplier)
-            for i in 0..<count {
-                x[i] = multiplier * log10(max(amin, x[i]))
-                peak = max(peak, x[i])
-            }
+            spectral_log10_floor(x, count, Float(db.amin), Float(db.multiplier))
         case .whisper:
-            for i in 0..<count {
-                x[i] = log10(max(x[i], 1e-10))
-                peak = max(peak, x[i])
-            }
+            spectral_log10_floor(x, count, 1e-10, 1)
         }
+        var peak = -Float.infinity
+        for i in 0..<count { peak = max(peak, x[i]) }
         return peak
     }
 
