@@ -71,3 +71,48 @@ public func powerToDB(_ power: [Float], options: DecibelOptions = DecibelOptions
     }
     return values
 }
+
+/// `librosa.power_to_db` over a stream of power blocks, with a running maximum in place of the global one.
+///
+/// ```
+/// peak = max(peak, max(block));  ref = |value| or peak
+/// dB = m log10(max(amin, S)) − m log10(max(amin, ref));   dB = max(dB, m log10(max(amin, peak)) − m log10(max(amin, ref)) − top_db)
+/// ```
+/// Each block is converted with what has been seen so far, so it never waits for the end. Once the loudest block
+/// has passed, the output equals `powerToDB` of the whole stream; before that, a `.maximum` reference is the running
+/// maximum and the `top_db` floor is lower (never higher) than offline.
+public struct RunningPowerToDB: Sendable {
+    /// The conversion's parameters.
+    public let options: DecibelOptions
+    /// The largest power seen so far (0 before the first block).
+    public private(set) var peakPower: Float = 0
+
+    /// Prepares a stream conversion.
+    ///
+    /// - Throws: `SpectralError.invalidParameter` for `amin ≤ 0`, `topDB < 0` or a non-finite reference.
+    public init(options: DecibelOptions = DecibelOptions()) throws(SpectralError) {
+        try options.validate()
+        self.options = options
+    }
+
+    /// Converts one block of power values (any shape, any length) to decibels.
+    public mutating func callAsFunction(_ power: [Float]) -> [Float] {
+        peakPower = max(peakPower, power.max() ?? 0)
+        let multiplier = Float(options.multiplier)
+        let amin = Float(options.amin)
+        let reference: Float
+        switch options.reference {
+        case .value(let value): reference = Float(abs(value))
+        case .maximum: reference = peakPower
+        }
+        let offset = multiplier * log10f(max(amin, reference))
+        var values = power
+        values.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            spectral_log10_floor(base, buffer.count, amin, multiplier)
+        }
+        let floor = options.topDB.map { multiplier * log10f(max(amin, peakPower)) - offset - Float($0) } ?? -.infinity
+        for i in values.indices { values[i] = max(values[i] - offset, floor) }
+        return values
+    }
+}

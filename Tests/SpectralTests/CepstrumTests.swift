@@ -86,3 +86,29 @@ struct CepstrumTests {
         #expect(throws: SpectralError.self) { try deltas([1, 2, 3], dims: 1, order: 0) }
     }
 }
+
+struct RunningPowerToDBTests {
+    @Test func equalsOfflineOnceTheLoudestBlockHasPassed() throws {
+        let power = try SpectralFixture.array("db_input")  // 54 values, the largest (5) at index 21
+        for options in [
+            DecibelOptions(), DecibelOptions(reference: .maximum, amin: 1e-5, topDB: 40),
+            DecibelOptions(reference: .value(2), topDB: nil),
+        ] {
+            let offline = try powerToDB(power, options: options)
+            var stream = try RunningPowerToDB(options: options)
+            let first = stream(Array(power[0..<30]))
+            let second = stream(Array(power[30...]))
+            assertClose(first + second, offline, rtol: 1e-5, atol: 1e-4, "\(options)")
+        }
+    }
+
+    @Test func earlyBlocksUseTheRunningMaximum() throws {
+        var stream = try RunningPowerToDB(options: DecibelOptions(reference: .maximum, topDB: 10))
+        let quiet = stream([1e-4, 1e-6])
+        // ref = running max 1e-4: 0 dB and −20 dB clamped to −10 dB.
+        assertClose(quiet, [0, -10], rtol: 0, atol: 1e-4)
+        let loud = stream([1, 1e-4])
+        assertClose(loud, [0, -10], rtol: 0, atol: 1e-4)
+        #expect(stream.peakPower == 1)
+    }
+}
