@@ -38,6 +38,9 @@ public struct StreamingFeatureExtractor: Sendable {
     /// Frames emitted so far (per channel).
     public private(set) var framesEmitted = 0
 
+    /// Input samples per channel held between calls: at most `frameLength + hopLength` (the framer's bound).
+    public var bufferedSamples: Int { framer.bufferedFrames }
+
     /// Prepares a stream of `channels`-channel chunks.
     ///
     /// - Throws: as `FeatureExtractor.init(options:)`; `SpectralError.invalidParameter` when `channels < 1`.

@@ -84,6 +84,21 @@ struct StreamingTests {
         assertClose(quietStreamed.values[tail], quietOffline.values[tail], rtol: 0, atol: 1e-6)
     }
 
+    @Test func memoryStaysBoundedOverALongStream() throws {
+        for options in [FeatureOptions.kaldiStreaming, .whisper, .librosa] {
+            var stream = try StreamingFeatureExtractor(options: options, channels: 2)
+            var rng = SplitMix64(seed: 8)
+            var frames = 0
+            for _ in 0..<200 {
+                let size = Int(rng.next() % 3000)
+                frames += try stream.push((0..<(2 * size)).map { _ in rng.uniform(-1, 1) }).frames
+                #expect(stream.bufferedSamples <= options.frameLength + options.hopLength)
+            }
+            frames += try stream.finish().frames
+            #expect(frames == stream.framesEmitted && frames > 0)
+        }
+    }
+
     @Test func seededDitherIsReproducibleAndSeedDependent() throws {
         let samples = try SpectralFixture.array("input_a")
         var options = FeatureOptions.kaldi
