@@ -212,6 +212,11 @@ struct FeaturePipeline: Sendable {
     /// Frames processed per block (the power block is `blockFrames × bins` floats).
     static let blockFrames = 256
 
+    /// Buffers for `analyze` that a stream keeps between calls (an FFTW workspace and a full power block).
+    func makeScratch() -> AnalysisScratch {
+        AnalysisScratch(nFFT: options.nFFT, frames: Self.blockFrames)
+    }
+
     /// Spectra, mel projection and the local part of the log for `frames` frames of one channel.
     ///
     /// - Parameters:
@@ -224,14 +229,15 @@ struct FeaturePipeline: Sendable {
     func analyze(
         frames: Int, channel: Int, firstIndex: Int,
         withFrame: (Int, (UnsafeBufferPointer<Float>) -> Void) -> Void,
-        bands: UnsafeMutablePointer<Float>, energies: UnsafeMutablePointer<Float>, peak: inout Float
+        bands: UnsafeMutablePointer<Float>, energies: UnsafeMutablePointer<Float>, peak: inout Float,
+        scratch: AnalysisScratch? = nil
     ) {
         guard frames > 0 else { return }
-        let workspace = FFTWorkspace(size: options.nFFT)
         let bins = fft.bins
         let block = min(Self.blockFrames, frames)
-        let power = UnsafeMutablePointer<Float>.allocate(capacity: block * bins)
-        defer { power.deallocate() }
+        let buffers = scratch ?? AnalysisScratch(nFFT: options.nFFT, frames: block)
+        let workspace = buffers.workspace
+        let power = buffers.power
         let frameLength = options.frameLength
         let scale = options.inputScale
         let wantsEnergy = options.energy != .none
@@ -407,4 +413,21 @@ struct FeaturePipeline: Sendable {
         }
         return Features(unchecked: channels, frames: frames, dims: dims, values: values)
     }
+}
+
+/// The buffers `FeaturePipeline.analyze` works in: an FFTW workspace and a power block `[frames, nFFT/2 + 1]`.
+///
+/// `@unchecked Sendable`: the buffers are mutated only by the one `analyze` call using them; a
+/// `StreamingFeatureExtractor` replaces a shared instance (`isKnownUniquelyReferenced`) before using it, so two
+/// copies of a stream never write the same buffers.
+final class AnalysisScratch: @unchecked Sendable {
+    let workspace: FFTWorkspace
+    let power: UnsafeMutablePointer<Float>
+
+    init(nFFT: Int, frames: Int) {
+        workspace = FFTWorkspace(size: nFFT)
+        power = .allocate(capacity: max(1, frames) * (nFFT / 2 + 1))
+    }
+
+    deinit { power.deallocate() }
 }

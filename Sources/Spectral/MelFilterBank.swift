@@ -143,6 +143,8 @@ public struct MelFilterBank: Sendable, Equatable {
 
     /// Bands per group: small enough to skip most zeros, large enough for an efficient `sgemm` kernel.
     static let groupSize = 8
+    /// Below this many frames the projection uses plain loops instead of `sgemm`.
+    static let sgemmMinimumFrames = 4
 
     static func makeGroups(weights: [Float], bands: Int, bins: Int) -> [BandGroup] {
         stride(from: 0, to: bands, by: groupSize).map { first in
@@ -306,6 +308,21 @@ public struct MelFilterBank: Sendable, Equatable {
     ///   - output: `[frames, bands]`, overwritten.
     func apply(_ spectrum: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         guard frames > 0 else { return }
+        if frames < Self.sgemmMinimumFrames {
+            // A stream's few frames: plain dot products over each band's span beat BLAS call and packing costs.
+            for group in groups {
+                for f in 0..<frames {
+                    let row = spectrum + f * bins + group.firstBin
+                    for b in 0..<group.bandCount {
+                        var sum: Float = 0
+                        let weightsBase = b * group.binCount
+                        for k in 0..<group.binCount { sum += row[k] * group.packed[weightsBase + k] }
+                        output[f * bands + group.firstBand + b] = sum
+                    }
+                }
+            }
+            return
+        }
         for group in groups {
             guard group.binCount > 0 else {
                 for f in 0..<frames {

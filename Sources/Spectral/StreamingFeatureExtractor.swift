@@ -37,6 +37,8 @@ public struct StreamingFeatureExtractor: Sendable {
     private var pending: (bands: [Float], energies: [Float])?
     /// Frames emitted so far (per channel).
     public private(set) var framesEmitted = 0
+    /// Analysis buffers reused across pushes (replaced when this stream's copy shares them).
+    private var scratch: AnalysisScratch
 
     /// Input samples per channel held between calls: at most `frameLength + hopLength` (the framer's bound).
     public var bufferedSamples: Int { framer.bufferedFrames }
@@ -55,6 +57,7 @@ public struct StreamingFeatureExtractor: Sendable {
             throw SpectralError.invalidParameter(name: "channels", value: "\(channels)", reason: "\(error)")
         }
         previousSample = [Float](repeating: 0, count: channels)
+        scratch = pipeline.makeScratch()
     }
 
     /// Adds a planar chunk `[channels, chunkFrames]` (any size, also 0) and returns the frames it completes,
@@ -127,6 +130,8 @@ public struct StreamingFeatureExtractor: Sendable {
         var newEnergies = [Float](repeating: 0, count: channels * count)
         var unusedPeak = -Float.infinity
         if count > 0 {
+            if !isKnownUniquelyReferenced(&scratch) { scratch = pipeline.makeScratch() }
+            let scratch = self.scratch
             let firstIndex = batch.provenance[0].index
             let length = batch.length
             newBands.withUnsafeMutableBufferPointer { out in
@@ -140,7 +145,7 @@ public struct StreamingFeatureExtractor: Sendable {
                                     body(UnsafeBufferPointer(rebasing: samples[((w * channels + c) * length)...]))
                                 },
                                 bands: outBase + c * count * bands, energies: energyBase + c * count,
-                                peak: &unusedPeak)
+                                peak: &unusedPeak, scratch: scratch)
                         }
                     }
                 }
