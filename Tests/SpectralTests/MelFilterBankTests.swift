@@ -86,19 +86,20 @@ struct MelFilterBankTests {
         }
     }
 
-    @Test func projectionIsMatrixProduct() throws {
-        let bank = try MelFilterBank(options: MelOptions(bands: 5), nFFT: 32, sampleRate: 8000)
+    @Test(arguments: [1, 3, 300])  // below and above the sgemm threshold
+    func projectionIsMatrixProduct(frames: Int) throws {
+        let bank = try MelFilterBank(options: MelOptions(bands: 20), nFFT: 64, sampleRate: 8000)
         var rng = SplitMix64(seed: 3)
-        let spectrum = rng.uniformArray(3 * bank.bins, 0, 1)
+        let spectrum = rng.uniformArray(frames * bank.bins, 0, 1)
         let projected = try bank(spectrum)
-        var expected = [Float](repeating: 0, count: 3 * 5)
-        for f in 0..<3 {
-            for b in 0..<5 {
+        var expected = [Float](repeating: 0, count: frames * 20)
+        for f in 0..<frames {
+            for b in 0..<20 {
                 var sum = 0.0
                 for k in 0..<bank.bins {
                     sum += Double(spectrum[f * bank.bins + k]) * Double(bank.weights[b * bank.bins + k])
                 }
-                expected[f * 5 + b] = Float(sum)
+                expected[f * 20 + b] = Float(sum)
             }
         }
         assertClose(projected, expected, rtol: 1e-5, atol: 1e-7)
