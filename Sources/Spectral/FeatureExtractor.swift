@@ -203,6 +203,9 @@ struct FeaturePipeline: Sendable {
             dct = nil
             lifter = []
         }
+        try SpectralError.require(
+            options.energy != .replaceC0 || options.cepstrum != nil, "energy", "replaceC0",
+            "needs a cepstrum (C0 is the first cepstral coefficient); use .prepend for filter banks")
         if case .decibels(let db) = options.log { try db.validate() }
         if case .natural(let floor) = options.log {
             try SpectralError.require(floor > 0, "log floor", floor, "must be > 0")

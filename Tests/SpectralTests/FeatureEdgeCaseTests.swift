@@ -38,6 +38,9 @@ struct FeatureEdgeCaseTests {
             }
             #expect(error.description.hasPrefix("mel band \(band) of 128"))
         }
+        options = .kaldi
+        options.energy = .replaceC0
+        #expect(throws: SpectralError.self) { try FeatureExtractor(options: options) }
         options = .librosa
         options.windowLength = 4096
         #expect(throws: SpectralError.self) { try FeatureExtractor(options: options) }
