@@ -31,10 +31,13 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        // AVX2 logarithms from glibc's libmvec behind a run-time CPU check (Spectral's log-mel hot loop).
+        .target(name: "CSpectralKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
+
         // MARK: Library modules (each imports only the stages to its left)
         .target(name: "AudioIO", dependencies: ["CSndFile"]),
         .target(name: "Windowing"),
-        .target(name: "Spectral", dependencies: ["AudioIO", "Windowing", "CFFTW", "COpenBLAS"]),
+        .target(name: "Spectral", dependencies: ["AudioIO", "Windowing", "CFFTW", "COpenBLAS", "CSpectralKernels"]),
         .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS"]),
 
         // MARK: Command-line tool
