@@ -1,0 +1,359 @@
+/// How a `Conv1d` pads time so that the output has as many steps as the input.
+public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
+    /// Pad `(kernelSize − 1) · dilation` zeros on the left only: output `t` sees inputs `≤ t`.
+    ///
+    /// Identical to locuslab/TCN's `Conv1d(padding=(k−1)·d)` followed by `Chomp1d((k−1)·d)` (pad both sides,
+    /// cut the right), and to pytorch-tcn's causal mode.
+    case causal
+    /// Pad `(k − 1) · d` zeros in total, `⌊total/2⌋` on the left and the rest on the right, as
+    /// `torch.nn.Conv1d(padding="same")`. Output `t` sees inputs on both sides (non-causal).
+    case same
+
+    /// Zeros padded before the first step for this kernel span.
+    func leftPad(kernelSize: Int, dilation: Int) -> Int {
+        let total = (kernelSize - 1) * dilation
+        switch self {
+        case .causal: return total
+        case .same: return total / 2
+        }
+    }
+}
+
+/// A dilated 1-D convolution over `[batch, channels, time]` that keeps the time length, with optional weight
+/// normalisation (`torch.nn.Conv1d` with stride 1, groups 1, zero padding; `torch.nn.utils.weight_norm`).
+///
+/// ```
+/// y[b, o, t] = bias[o] + Σ_i Σ_j w[o, i, j] · x[b, i, t + j·dilation − leftPad]      (x = 0 outside [0, T))
+/// w = weight                                  (plain)
+/// w[o] = weight_g[o] · weight_v[o] / ‖weight_v[o]‖₂   (weight-normalised, norm over in × kernel)
+/// ```
+///
+/// The forward pass lays out the shifted inputs as columns (im2col, `[in · k, batch · time]`) and does one
+/// OpenBLAS `sgemm` with the `[out, in · k]` weight — the weight's natural `[out, in, k]` order, so no
+/// repacking. The backward pass is two more GEMMs (weight gradient, column gradient) and a col2im scatter.
+/// One GEMM over all `batch · time` columns with inner size `in · k` replaces `k · batch` small per-tap GEMMs
+/// with inner size `in`; TCN channel counts are small (16–128), where few large GEMMs keep OpenBLAS efficient.
+public struct Conv1d: Sendable, Equatable {
+    /// Input channels `in`.
+    public let inputChannels: Int
+    /// Output channels `out`.
+    public let outputChannels: Int
+    /// Taps per filter `k` (≥ 1).
+    public let kernelSize: Int
+    /// Spacing between taps in steps (≥ 1).
+    public let dilation: Int
+    /// Causal (left) or symmetric ("same") padding.
+    public let padding: ConvolutionPadding
+    /// The filter `[out, in, k]` as in `torch.nn.Conv1d.weight`; when `weightGain` is set this is the
+    /// direction `weight_v` of the weight-normalised filter.
+    public var weight: Tensor
+    /// The weight-norm gain `weight_g` `[out, 1, 1]`, or `nil` for a plain convolution.
+    public var weightGain: Tensor?
+    /// The bias `[out]`, or `nil` for none.
+    public var bias: Tensor?
+
+    /// Creates a convolution from explicit weights (for tests and loading).
+    ///
+    /// - Parameters:
+    ///   - weight: `[out, in, k]` (`weight_v` when `weightGain` is given).
+    ///   - bias: `[out]` or `nil`.
+    ///   - weightGain: `[out, 1, 1]` to weight-normalise, `nil` for a plain filter.
+    ///   - dilation: tap spacing ≥ 1; `padding` defaults to `.causal`.
+    /// - Throws: `TCNError.shapeMismatch` for a weight, bias or gain of the wrong shape;
+    ///   `TCNError.invalidParameter` for a dilation < 1 or an empty filter.
+    public init(
+        weight: Tensor, bias: Tensor?, weightGain: Tensor? = nil, dilation: Int = 1,
+        padding: ConvolutionPadding = .causal
+    ) throws {
+        guard weight.shape.count == 3, weight.shape.allSatisfy({ $0 >= 1 }) else {
+            throw TCNError.shapeMismatch(name: "conv weight", expected: [-1, -1, -1], actual: weight.shape)
+        }
+        guard dilation >= 1 else {
+            throw TCNError.invalidParameter(name: "dilation", value: "\(dilation)", reason: "must be ≥ 1")
+        }
+        let out = weight.shape[0]
+        if let bias, bias.shape != [out] {
+            throw TCNError.shapeMismatch(name: "conv bias", expected: [out], actual: bias.shape)
+        }
+        if let weightGain, weightGain.shape != [out, 1, 1] {
+            throw TCNError.shapeMismatch(name: "conv weight_g", expected: [out, 1, 1], actual: weightGain.shape)
+        }
+        self.outputChannels = out
+        self.inputChannels = weight.shape[1]
+        self.kernelSize = weight.shape[2]
+        self.dilation = dilation
+        self.padding = padding
+        self.weight = weight
+        self.bias = bias
+        self.weightGain = weightGain
+    }
+
+    /// Internal initialiser for shapes valid by construction.
+    init(uncheckedWeight weight: Tensor, bias: Tensor?) {
+        precondition(weight.shape.count == 3 && bias.map { $0.shape == [weight.shape[0]] } ?? true)
+        outputChannels = weight.shape[0]
+        inputChannels = weight.shape[1]
+        kernelSize = weight.shape[2]
+        dilation = 1
+        padding = .causal
+        self.weight = weight
+        self.bias = bias
+        weightGain = nil
+    }
+
+    /// Creates a seeded convolution.
+    ///
+    /// With `weightNormalized`, `weight_v` is drawn by `initialization` and `weight_g = ‖weight_v‖` per output
+    /// channel, so the effective filter equals the drawn one. (locuslab/TCN draws `N(0, 0.01)` into `.weight`
+    /// *after* wrapping in `weight_norm`, which PyTorch overwrites from `g`/`v` on the next forward pass — its
+    /// intended initialisation never takes effect. Ours does.)
+    ///
+    /// - Parameters:
+    ///   - inputChannels, outputChannels, kernelSize: filter shape `[out, in, k]`, each ≥ 1.
+    ///   - dilation: tap spacing ≥ 1 (default 1).
+    ///   - padding: `.causal` (default, the TCN convention) or `.same`.
+    ///   - bias: whether to have a bias (default `true`, as torch); drawn `U(±1/√fanIn)` as torch.
+    ///   - weightNormalized: wrap in weight normalisation (default `false`).
+    ///   - initialization: how to draw the filter (default `.torchDefault`).
+    ///   - random: the seeded generator to draw from.
+    /// - Throws: `TCNError.invalidParameter` for a size < 1.
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, dilation: Int = 1,
+        padding: ConvolutionPadding = .causal, bias: Bool = true, weightNormalized: Bool = false,
+        initialization: WeightInitialization = .torchDefault, random: inout TCNRandom
+    ) throws {
+        for (name, value) in [
+            ("inputChannels", inputChannels), ("outputChannels", outputChannels), ("kernelSize", kernelSize),
+        ] where value < 1 {
+            throw TCNError.invalidParameter(name: name, value: "\(value)", reason: "must be ≥ 1")
+        }
+        let fanIn = inputChannels * kernelSize
+        let w = initialization.draw(
+            count: outputChannels * fanIn, fanIn: fanIn, fanOut: outputChannels * kernelSize, random: &random)
+        let bound = 1 / Float(fanIn).squareRoot()
+        let b = bias ? (0..<outputChannels).map { _ in random.uniform(-bound, bound) } : nil
+        var gain: Tensor?
+        if weightNormalized {
+            gain = Tensor(
+                uncheckedShape: [outputChannels, 1, 1],
+                data: (0..<outputChannels).map { o in
+                    var s: Float = 0
+                    for v in w[(o * fanIn)..<((o + 1) * fanIn)] { s += v * v }
+                    return s.squareRoot()
+                })
+        }
+        try self.init(
+            weight: Tensor(uncheckedShape: [outputChannels, inputChannels, kernelSize], data: w),
+            bias: b.map { Tensor(uncheckedShape: [outputChannels], data: $0) }, weightGain: gain,
+            dilation: dilation, padding: padding)
+    }
+
+    /// Whether the filter is weight-normalised (`weight_g`, `weight_v`).
+    public var isWeightNormalized: Bool { weightGain != nil }
+
+    /// Time steps of input that reach one output step: `(kernelSize − 1) · dilation + 1`.
+    public var span: Int { (kernelSize - 1) * dilation + 1 }
+
+    /// The filter actually applied, `[out, in, k]`: `weight`, or `g · v / ‖v‖` when weight-normalised
+    /// (what PyTorch recomputes into `.weight` before each forward pass).
+    public func effectiveWeight() -> Tensor {
+        guard let weightGain else { return weight }
+        let fanIn = inputChannels * kernelSize
+        var w = weight.data
+        for o in 0..<outputChannels {
+            let scale = weightGain.data[o] / directionNorm(o)
+            for i in (o * fanIn)..<((o + 1) * fanIn) { w[i] *= scale }
+        }
+        return Tensor(uncheckedShape: weight.shape, data: w)
+    }
+
+    /// `‖v[o]‖₂` over `in × k`.
+    private func directionNorm(_ o: Int) -> Float {
+        let fanIn = inputChannels * kernelSize
+        var s: Float = 0
+        for v in weight.data[(o * fanIn)..<((o + 1) * fanIn)] { s += v * v }
+        return s.squareRoot()
+    }
+
+    /// Applies the convolution to `x` `[batch, in, time]`, giving `[batch, out, time]`.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` when `x` is not `[batch, in, time]`.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try forward(x).output
+    }
+
+    /// What the backward pass needs from the forward pass.
+    struct Cache {
+        var columns: [Float]
+        var effectiveWeight: Tensor
+        var batch: Int
+        var time: Int
+    }
+
+    /// The forward pass, keeping the im2col columns for `backward`.
+    func forward(_ x: Tensor) throws -> (output: Tensor, cache: Cache) {
+        let (batch, _, time) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
+        let rows = inputChannels * kernelSize
+        let n = batch * time
+        let columns = im2col(x.data, batch: batch, time: time)
+        let w = effectiveWeight()
+        var product = [Float](repeating: 0, count: outputChannels * n)
+        sgemm(
+            transA: false, transB: false, m: outputChannels, n: n, k: rows, w.data, lda: rows, columns, ldb: n,
+            beta: 0, &product, ldc: n)
+        var y = [Float](repeating: 0, count: batch * outputChannels * time)
+        let biasData = bias?.data ?? [Float](repeating: 0, count: outputChannels)
+        product.withUnsafeBufferPointer { p in
+            y.withUnsafeMutableBufferPointer { yp in
+                for b in 0..<batch {
+                    for o in 0..<outputChannels {
+                        let src = o * n + b * time
+                        let dst = (b * outputChannels + o) * time
+                        let bo = biasData[o]
+                        for t in 0..<time { yp[dst + t] = p[src + t] + bo }
+                    }
+                }
+            }
+        }
+        return (
+            Tensor(uncheckedShape: [batch, outputChannels, time], data: y),
+            Cache(columns: columns, effectiveWeight: w, batch: batch, time: time)
+        )
+    }
+
+    /// Shifted copies of the input: `columns[(i·k + j), b·T + t] = x[b, i, t + j·d − leftPad]` (0 outside).
+    func im2col(_ x: [Float], batch: Int, time: Int) -> [Float] {
+        let n = batch * time
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
+        var columns = [Float](repeating: 0, count: inputChannels * kernelSize * n)
+        x.withUnsafeBufferPointer { xp in
+            columns.withUnsafeMutableBufferPointer { c in
+                for i in 0..<inputChannels {
+                    for j in 0..<kernelSize {
+                        let shift = j * dilation - left
+                        let lo = max(0, -shift)
+                        let hi = min(time, time - shift)
+                        guard lo < hi else { continue }
+                        let row = (i * kernelSize + j) * n
+                        for b in 0..<batch {
+                            let src = (b * inputChannels + i) * time + shift
+                            let dst = row + b * time
+                            for t in lo..<hi { c[dst + t] = xp[src + t] }
+                        }
+                    }
+                }
+            }
+        }
+        return columns
+    }
+
+    /// The backward pass: adds `weight`/`weight_g`/`weight_v`/`bias` gradients under `prefix` to `gradients`
+    /// and returns the input gradient `[batch, in, time]`.
+    func backward(
+        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
+    ) -> Tensor {
+        let batch = cache.batch
+        let time = cache.time
+        let n = batch * time
+        let rows = inputChannels * kernelSize
+        precondition(dy.shape == [batch, outputChannels, time], "conv backward: dy \(dy.shape)")
+        // dY' [out, B·T]
+        var dyT = [Float](repeating: 0, count: outputChannels * n)
+        var dBias = [Float](repeating: 0, count: outputChannels)
+        dy.data.withUnsafeBufferPointer { g in
+            dyT.withUnsafeMutableBufferPointer { d in
+                for b in 0..<batch {
+                    for o in 0..<outputChannels {
+                        let src = (b * outputChannels + o) * time
+                        let dst = o * n + b * time
+                        var s: Float = 0
+                        for t in 0..<time {
+                            d[dst + t] = g[src + t]
+                            s += g[src + t]
+                        }
+                        dBias[o] += s
+                    }
+                }
+            }
+        }
+        var dW = [Float](repeating: 0, count: outputChannels * rows)
+        sgemm(
+            transA: false, transB: true, m: outputChannels, n: rows, k: n, dyT, lda: n, cache.columns, ldb: n,
+            beta: 0, &dW, ldc: rows)
+        if bias != nil {
+            gradients.accumulate(prefix + "bias", Tensor(uncheckedShape: [outputChannels], data: dBias))
+        }
+        if let weightGain {
+            // w = g·v/‖v‖: dg = (dW·v)/‖v‖, dv = (g/‖v‖)(dW − (dg/‖v‖)·v).
+            var dG = [Float](repeating: 0, count: outputChannels)
+            var dV = [Float](repeating: 0, count: dW.count)
+            for o in 0..<outputChannels {
+                let norm = directionNorm(o)
+                var dot: Float = 0
+                for i in (o * rows)..<((o + 1) * rows) { dot += dW[i] * weight.data[i] }
+                let dg = dot / norm
+                dG[o] = dg
+                let scale = weightGain.data[o] / norm
+                for i in (o * rows)..<((o + 1) * rows) { dV[i] = scale * (dW[i] - dg / norm * weight.data[i]) }
+            }
+            gradients.accumulate(prefix + "weight_g", Tensor(uncheckedShape: [outputChannels, 1, 1], data: dG))
+            gradients.accumulate(prefix + "weight_v", Tensor(uncheckedShape: weight.shape, data: dV))
+        } else {
+            gradients.accumulate(prefix + "weight", Tensor(uncheckedShape: weight.shape, data: dW))
+        }
+        guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, time]) }
+        var dColumns = [Float](repeating: 0, count: rows * n)
+        sgemm(
+            transA: true, transB: false, m: rows, n: n, k: outputChannels, cache.effectiveWeight.data, lda: rows,
+            dyT, ldb: n, beta: 0, &dColumns, ldc: n)
+        return Tensor(uncheckedShape: [batch, inputChannels, time], data: col2im(dColumns, batch: batch, time: time))
+    }
+
+    /// The adjoint of `im2col`: scatter-adds column gradients back to `[batch, in, time]`.
+    func col2im(_ columns: [Float], batch: Int, time: Int) -> [Float] {
+        let n = batch * time
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
+        var dx = [Float](repeating: 0, count: batch * inputChannels * time)
+        columns.withUnsafeBufferPointer { c in
+            dx.withUnsafeMutableBufferPointer { xp in
+                for i in 0..<inputChannels {
+                    for j in 0..<kernelSize {
+                        let shift = j * dilation - left
+                        let lo = max(0, -shift)
+                        let hi = min(time, time - shift)
+                        guard lo < hi else { continue }
+                        let row = (i * kernelSize + j) * n
+                        for b in 0..<batch {
+                            let dst = (b * inputChannels + i) * time + shift
+                            let src = row + b * time
+                            for t in lo..<hi { xp[dst + t] += c[src + t] }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// The parameters under `prefix` as `state_dict` keys: `weight` or `weight_g` + `weight_v`, and `bias`.
+    func namedParameters(prefix: String, into dictionary: inout TensorDictionary) {
+        if let weightGain {
+            dictionary[prefix + "weight_g"] = weightGain
+            dictionary[prefix + "weight_v"] = weight
+        } else {
+            dictionary[prefix + "weight"] = weight
+        }
+        if let bias { dictionary[prefix + "bias"] = bias }
+    }
+
+    /// Replaces the parameters found under `prefix` in `dictionary` (shapes are checked by the caller).
+    mutating func update(from dictionary: TensorDictionary, prefix: String) {
+        if weightGain != nil {
+            if let g = dictionary[prefix + "weight_g"] { weightGain = g }
+            if let v = dictionary[prefix + "weight_v"] { weight = v }
+        } else if let w = dictionary[prefix + "weight"] {
+            weight = w
+        }
+        if bias != nil, let b = dictionary[prefix + "bias"] { bias = b }
+    }
+}
