@@ -192,10 +192,18 @@ public struct Conv1d: Sendable, Equatable {
 
     /// The forward pass, keeping the im2col columns for `backward`.
     func forward(_ x: Tensor) throws -> (output: Tensor, cache: Cache) {
-        let (batch, _, time) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
+        try forward(x, history: nil)
+    }
+
+    /// With `history == nil`, the padded forward pass. With `history == h`, the first `h` input steps are past
+    /// context (no padding): the output has `time − h` steps (streaming; `h = (k − 1)·d` for causal).
+    func forward(_ x: Tensor, history: Int?) throws -> (output: Tensor, cache: Cache) {
+        let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
+        let time = inputTime - (history ?? 0)
+        let left = history == nil ? padding.leftPad(kernelSize: kernelSize, dilation: dilation) : 0
         let rows = inputChannels * kernelSize
         let n = batch * time
-        let columns = im2col(x.data, batch: batch, time: time)
+        let columns = im2col(x.data, batch: batch, inputTime: inputTime, time: time, left: left)
         let w = effectiveWeight()
         var product = [Float](repeating: 0, count: outputChannels * n)
         sgemm(
@@ -221,10 +229,10 @@ public struct Conv1d: Sendable, Equatable {
         )
     }
 
-    /// Shifted copies of the input: `columns[(i·k + j), b·T + t] = x[b, i, t + j·d − leftPad]` (0 outside).
-    func im2col(_ x: [Float], batch: Int, time: Int) -> [Float] {
+    /// Shifted copies of the input: `columns[(i·k + j), b·T + t] = x[b, i, t + j·d − left]` (0 outside), for
+    /// an input of `inputTime` steps and `time` output steps.
+    func im2col(_ x: [Float], batch: Int, inputTime: Int, time: Int, left: Int) -> [Float] {
         let n = batch * time
-        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
         var columns = [Float](repeating: 0, count: inputChannels * kernelSize * n)
         x.withUnsafeBufferPointer { xp in
             columns.withUnsafeMutableBufferPointer { c in
@@ -232,11 +240,11 @@ public struct Conv1d: Sendable, Equatable {
                     for j in 0..<kernelSize {
                         let shift = j * dilation - left
                         let lo = max(0, -shift)
-                        let hi = min(time, time - shift)
+                        let hi = min(time, inputTime - shift)
                         guard lo < hi else { continue }
                         let row = (i * kernelSize + j) * n
                         for b in 0..<batch {
-                            let src = (b * inputChannels + i) * time + shift
+                            let src = (b * inputChannels + i) * inputTime + shift
                             let dst = row + b * time
                             for t in lo..<hi { c[dst + t] = xp[src + t] }
                         }
