@@ -184,13 +184,14 @@ public struct Conv1d: Sendable, Equatable {
 
     /// What the backward pass needs from the forward pass.
     struct Cache {
-        var columns: [Float]
+        var input: Tensor
         var effectiveWeight: Tensor
         var batch: Int
         var time: Int
     }
 
-    /// The forward pass, keeping the im2col columns for `backward`.
+    /// The forward pass, keeping what `backward` needs (the input, not the im2col columns: `backward`
+    /// rebuilds them one example at a time, which keeps memory at `in · k · time` floats).
     func forward(_ x: Tensor) throws -> (output: Tensor, cache: Cache) {
         try forward(x, history: nil)
     }
@@ -199,95 +200,137 @@ public struct Conv1d: Sendable, Equatable {
     /// context (no padding): the output has `time − h` steps (streaming; `h = (k − 1)·d` for causal).
     func forward(_ x: Tensor, history: Int?) throws -> (output: Tensor, cache: Cache) {
         let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
-        let time = inputTime - (history ?? 0)
+        let time = max(0, inputTime - (history ?? 0))
         let left = history == nil ? padding.leftPad(kernelSize: kernelSize, dilation: dilation) : 0
         let rows = inputChannels * kernelSize
-        let n = batch * time
-        let columns = im2col(x.data, batch: batch, inputTime: inputTime, time: time, left: left)
         let w = effectiveWeight()
-        var product = [Float](repeating: 0, count: outputChannels * n)
-        sgemm(
-            transA: false, transB: false, m: outputChannels, n: n, k: rows, w.data, lda: rows, columns, ldb: n,
-            beta: 0, &product, ldc: n)
         var y = [Float](repeating: 0, count: batch * outputChannels * time)
-        let biasData = bias?.data ?? [Float](repeating: 0, count: outputChannels)
-        product.withUnsafeBufferPointer { p in
-            y.withUnsafeMutableBufferPointer { yp in
-                for b in 0..<batch {
-                    for o in 0..<outputChannels {
-                        let src = o * n + b * time
-                        let dst = (b * outputChannels + o) * time
-                        let bo = biasData[o]
-                        for t in 0..<time { yp[dst + t] = p[src + t] + bo }
+        let direct = kernelSize == 1 && left == 0 && inputTime == time
+        var columns = [Float](repeating: 0, count: direct ? 0 : rows * time)
+        x.data.withUnsafeBufferPointer { xp in
+            w.data.withUnsafeBufferPointer { wp in
+                columns.withUnsafeMutableBufferPointer { cp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
+                            time > 0
+                        else { return }
+                        for b in 0..<batch {
+                            let xb = xBase + b * inputChannels * inputTime
+                            let yb = yBase + b * outputChannels * time
+                            if direct {
+                                sgemm(
+                                    transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                    lda: rows, xb, ldb: inputTime, beta: 0, yb, ldc: time)
+                            } else if let cBase = cp.baseAddress {
+                                im2col(xb, inputTime: inputTime, time: time, left: left, into: cBase)
+                                sgemm(
+                                    transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                    lda: rows, cBase, ldb: time, beta: 0, yb, ldc: time)
+                            }
+                            if let bias {
+                                for o in 0..<outputChannels {
+                                    let bo = bias.data[o]
+                                    let row = yb + o * time
+                                    for t in 0..<time { row[t] += bo }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
         return (
             Tensor(uncheckedShape: [batch, outputChannels, time], data: y),
-            Cache(columns: columns, effectiveWeight: w, batch: batch, time: time)
+            Cache(input: x, effectiveWeight: w, batch: batch, time: time)
         )
     }
 
-    /// Shifted copies of the input: `columns[(i·k + j), b·T + t] = x[b, i, t + j·d − left]` (0 outside), for
-    /// an input of `inputTime` steps and `time` output steps.
-    func im2col(_ x: [Float], batch: Int, inputTime: Int, time: Int, left: Int) -> [Float] {
-        let n = batch * time
-        var columns = [Float](repeating: 0, count: inputChannels * kernelSize * n)
-        x.withUnsafeBufferPointer { xp in
-            columns.withUnsafeMutableBufferPointer { c in
-                for i in 0..<inputChannels {
-                    for j in 0..<kernelSize {
-                        let shift = j * dilation - left
-                        let lo = max(0, -shift)
-                        let hi = min(time, inputTime - shift)
-                        guard lo < hi else { continue }
-                        let row = (i * kernelSize + j) * n
-                        for b in 0..<batch {
-                            let src = (b * inputChannels + i) * inputTime + shift
-                            let dst = row + b * time
-                            for t in lo..<hi { c[dst + t] = xp[src + t] }
-                        }
-                    }
-                }
+    /// Shifted copies of one example `x` `[in, inputTime]`:
+    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`. Entries outside the input are not
+    /// written (the caller's buffer holds zeros there, and the same entries are skipped for every example).
+    func im2col(
+        _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<inputChannels {
+            for j in 0..<kernelSize {
+                let shift = j * dilation - left
+                let lo = max(0, -shift)
+                let hi = min(time, inputTime - shift)
+                guard lo < hi else { continue }
+                (columns + (i * kernelSize + j) * time + lo).update(
+                    from: x + i * inputTime + lo + shift, count: hi - lo)
             }
         }
-        return columns
     }
 
     /// The backward pass: adds `weight`/`weight_g`/`weight_v`/`bias` gradients under `prefix` to `gradients`
     /// and returns the input gradient `[batch, in, time]`.
+    ///
+    /// Per example: rebuild the columns, `dW += dY · columnsᵀ`, `dColumns = Wᵀ · dY`, scatter-add (col2im).
     func backward(
         _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
     ) -> Tensor {
         let batch = cache.batch
         let time = cache.time
-        let n = batch * time
         let rows = inputChannels * kernelSize
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
         precondition(dy.shape == [batch, outputChannels, time], "conv backward: dy \(dy.shape)")
-        // dY' [out, B·T]
-        var dyT = [Float](repeating: 0, count: outputChannels * n)
+        let direct = kernelSize == 1
+        var dW = [Float](repeating: 0, count: outputChannels * rows)
         var dBias = [Float](repeating: 0, count: outputChannels)
-        dy.data.withUnsafeBufferPointer { g in
-            dyT.withUnsafeMutableBufferPointer { d in
-                for b in 0..<batch {
-                    for o in 0..<outputChannels {
-                        let src = (b * outputChannels + o) * time
-                        let dst = o * n + b * time
-                        var s: Float = 0
-                        for t in 0..<time {
-                            d[dst + t] = g[src + t]
-                            s += g[src + t]
+        var dx = [Float](repeating: 0, count: needInputGradient ? batch * inputChannels * time : 0)
+        var columns = [Float](repeating: 0, count: direct ? 0 : rows * time)
+        var dColumns = [Float](repeating: 0, count: direct || !needInputGradient ? 0 : rows * time)
+        cache.input.data.withUnsafeBufferPointer { xp in
+            cache.effectiveWeight.data.withUnsafeBufferPointer { wp in
+                dy.data.withUnsafeBufferPointer { gp in
+                    dW.withUnsafeMutableBufferPointer { dwp in
+                        dx.withUnsafeMutableBufferPointer { dxp in
+                            columns.withUnsafeMutableBufferPointer { cp in
+                                dColumns.withUnsafeMutableBufferPointer { dcp in
+                                    guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
+                                        let gBase = gp.baseAddress, let dwBase = dwp.baseAddress, time > 0
+                                    else { return }
+                                    for b in 0..<batch {
+                                        let xb = xBase + b * inputChannels * time
+                                        let gb = gBase + b * outputChannels * time
+                                        for o in 0..<outputChannels {
+                                            var s: Float = 0
+                                            for t in 0..<time { s += gb[o * time + t] }
+                                            dBias[o] += s
+                                        }
+                                        let cols: UnsafePointer<Float>
+                                        if direct {
+                                            cols = xb
+                                        } else if let cBase = cp.baseAddress {
+                                            im2col(xb, inputTime: time, time: time, left: left, into: cBase)
+                                            cols = UnsafePointer(cBase)
+                                        } else {
+                                            continue
+                                        }
+                                        sgemm(
+                                            transA: false, transB: true, m: outputChannels, n: rows, k: time, gb,
+                                            lda: time, cols, ldb: time, beta: 1, dwBase, ldc: rows)
+                                        guard needInputGradient, let dxBase = dxp.baseAddress else { continue }
+                                        let dxb = dxBase + b * inputChannels * time
+                                        if direct {
+                                            sgemm(
+                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
+                                        } else if let dcBase = dcp.baseAddress {
+                                            sgemm(
+                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                wBase, lda: rows, gb, ldb: time, beta: 0, dcBase, ldc: time)
+                                            col2im(dcBase, time: time, left: left, into: dxb)
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        dBias[o] += s
                     }
                 }
             }
         }
-        var dW = [Float](repeating: 0, count: outputChannels * rows)
-        sgemm(
-            transA: false, transB: true, m: outputChannels, n: rows, k: n, dyT, lda: n, cache.columns, ldb: n,
-            beta: 0, &dW, ldc: rows)
         if bias != nil {
             gradients.accumulate(prefix + "bias", Tensor(uncheckedShape: [outputChannels], data: dBias))
         }
@@ -310,37 +353,22 @@ public struct Conv1d: Sendable, Equatable {
             gradients.accumulate(prefix + "weight", Tensor(uncheckedShape: weight.shape, data: dW))
         }
         guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, time]) }
-        var dColumns = [Float](repeating: 0, count: rows * n)
-        sgemm(
-            transA: true, transB: false, m: rows, n: n, k: outputChannels, cache.effectiveWeight.data, lda: rows,
-            dyT, ldb: n, beta: 0, &dColumns, ldc: n)
-        return Tensor(uncheckedShape: [batch, inputChannels, time], data: col2im(dColumns, batch: batch, time: time))
+        return Tensor(uncheckedShape: [batch, inputChannels, time], data: dx)
     }
 
-    /// The adjoint of `im2col`: scatter-adds column gradients back to `[batch, in, time]`.
-    func col2im(_ columns: [Float], batch: Int, time: Int) -> [Float] {
-        let n = batch * time
-        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
-        var dx = [Float](repeating: 0, count: batch * inputChannels * time)
-        columns.withUnsafeBufferPointer { c in
-            dx.withUnsafeMutableBufferPointer { xp in
-                for i in 0..<inputChannels {
-                    for j in 0..<kernelSize {
-                        let shift = j * dilation - left
-                        let lo = max(0, -shift)
-                        let hi = min(time, time - shift)
-                        guard lo < hi else { continue }
-                        let row = (i * kernelSize + j) * n
-                        for b in 0..<batch {
-                            let dst = (b * inputChannels + i) * time + shift
-                            let src = row + b * time
-                            for t in lo..<hi { xp[dst + t] += c[src + t] }
-                        }
-                    }
-                }
+    /// The adjoint of `im2col` for one example: scatter-adds column gradients into `dx` `[in, time]`.
+    func col2im(_ columns: UnsafePointer<Float>, time: Int, left: Int, into dx: UnsafeMutablePointer<Float>) {
+        for i in 0..<inputChannels {
+            for j in 0..<kernelSize {
+                let shift = j * dilation - left
+                let lo = max(0, -shift)
+                let hi = min(time, time - shift)
+                guard lo < hi else { continue }
+                let src = columns + (i * kernelSize + j) * time
+                let dst = dx + i * time + shift
+                for t in lo..<hi { dst[t] += src[t] }
             }
         }
-        return dx
     }
 
     /// The parameters under `prefix` as `state_dict` keys: `weight` or `weight_g` + `weight_v`, and `bias`.
