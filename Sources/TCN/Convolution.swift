@@ -206,33 +206,34 @@ public struct Conv1d: Sendable, Equatable {
         let w = effectiveWeight()
         var y = [Float](repeating: 0, count: batch * outputChannels * time)
         let direct = kernelSize == 1 && left == 0 && inputTime == time
-        var columns = [Float](repeating: 0, count: direct ? 0 : rows * time)
+        let biasData = bias?.data
         x.data.withUnsafeBufferPointer { xp in
             w.data.withUnsafeBufferPointer { wp in
-                columns.withUnsafeMutableBufferPointer { cp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
-                            time > 0
-                        else { return }
-                        for b in 0..<batch {
-                            let xb = xBase + b * inputChannels * inputTime
-                            let yb = yBase + b * outputChannels * time
-                            if direct {
-                                sgemm(
-                                    transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                    lda: rows, xb, ldb: inputTime, beta: 0, yb, ldc: time)
-                            } else if let cBase = cp.baseAddress {
-                                im2col(xb, inputTime: inputTime, time: time, left: left, into: cBase)
-                                sgemm(
-                                    transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                    lda: rows, cBase, ldb: time, beta: 0, yb, ldc: time)
-                            }
-                            if let bias {
-                                for o in 0..<outputChannels {
-                                    let bo = bias.data[o]
-                                    let row = yb + o * time
-                                    for t in 0..<time { row[t] += bo }
-                                }
+                y.withUnsafeMutableBufferPointer { yp in
+                    guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
+                        time > 0
+                    else { return }
+                    TCNThreads.forEach(batch) { b in
+                        let xb = xBase + b * inputChannels * inputTime
+                        let yb = yBase + b * outputChannels * time
+                        if direct {
+                            sgemm(
+                                transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                lda: rows, xb, ldb: inputTime, beta: 0, yb, ldc: time)
+                        } else {
+                            let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * time)
+                            defer { columns.deallocate() }
+                            columns.initialize(repeating: 0, count: rows * time)
+                            im2col(xb, inputTime: inputTime, time: time, left: left, into: columns)
+                            sgemm(
+                                transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                lda: rows, columns, ldb: time, beta: 0, yb, ldc: time)
+                        }
+                        if let biasData {
+                            for o in 0..<outputChannels {
+                                let bo = biasData[o]
+                                let row = yb + o * time
+                                for t in 0..<time { row[t] += bo }
                             }
                         }
                     }
@@ -276,53 +277,55 @@ public struct Conv1d: Sendable, Equatable {
         let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
         precondition(dy.shape == [batch, outputChannels, time], "conv backward: dy \(dy.shape)")
         let direct = kernelSize == 1
-        var dW = [Float](repeating: 0, count: outputChannels * rows)
-        var dBias = [Float](repeating: 0, count: outputChannels)
+        // Per-example weight and bias gradients, summed in example order afterwards: the same sums for any
+        // thread count.
+        var dWs = [Float](repeating: 0, count: batch * outputChannels * rows)
+        var dBiases = [Float](repeating: 0, count: batch * outputChannels)
         var dx = [Float](repeating: 0, count: needInputGradient ? batch * inputChannels * time : 0)
-        var columns = [Float](repeating: 0, count: direct ? 0 : rows * time)
-        var dColumns = [Float](repeating: 0, count: direct || !needInputGradient ? 0 : rows * time)
         cache.input.data.withUnsafeBufferPointer { xp in
             cache.effectiveWeight.data.withUnsafeBufferPointer { wp in
                 dy.data.withUnsafeBufferPointer { gp in
-                    dW.withUnsafeMutableBufferPointer { dwp in
-                        dx.withUnsafeMutableBufferPointer { dxp in
-                            columns.withUnsafeMutableBufferPointer { cp in
-                                dColumns.withUnsafeMutableBufferPointer { dcp in
-                                    guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
-                                        let gBase = gp.baseAddress, let dwBase = dwp.baseAddress, time > 0
-                                    else { return }
-                                    for b in 0..<batch {
-                                        let xb = xBase + b * inputChannels * time
-                                        let gb = gBase + b * outputChannels * time
-                                        for o in 0..<outputChannels {
-                                            var s: Float = 0
-                                            for t in 0..<time { s += gb[o * time + t] }
-                                            dBias[o] += s
-                                        }
-                                        let cols: UnsafePointer<Float>
-                                        if direct {
-                                            cols = xb
-                                        } else if let cBase = cp.baseAddress {
-                                            im2col(xb, inputTime: time, time: time, left: left, into: cBase)
-                                            cols = UnsafePointer(cBase)
-                                        } else {
-                                            continue
-                                        }
+                    dWs.withUnsafeMutableBufferPointer { dwp in
+                        dBiases.withUnsafeMutableBufferPointer { dbp in
+                            dx.withUnsafeMutableBufferPointer { dxp in
+                                guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
+                                    let gBase = gp.baseAddress, let dwBase = dwp.baseAddress,
+                                    let dbBase = dbp.baseAddress, time > 0
+                                else { return }
+                                let dxBase = dxp.baseAddress
+                                TCNThreads.forEach(batch) { b in
+                                    let xb = xBase + b * inputChannels * time
+                                    let gb = gBase + b * outputChannels * time
+                                    for o in 0..<outputChannels {
+                                        var s: Float = 0
+                                        for t in 0..<time { s += gb[o * time + t] }
+                                        dbBase[b * outputChannels + o] = s
+                                    }
+                                    let scratch = UnsafeMutablePointer<Float>.allocate(
+                                        capacity: direct ? 0 : 2 * rows * time)
+                                    defer { scratch.deallocate() }
+                                    var cols = UnsafePointer(xb)
+                                    if !direct {
+                                        scratch.initialize(repeating: 0, count: rows * time)
+                                        im2col(xb, inputTime: time, time: time, left: left, into: scratch)
+                                        cols = UnsafePointer(scratch)
+                                    }
+                                    sgemm(
+                                        transA: false, transB: true, m: outputChannels, n: rows, k: time, gb,
+                                        lda: time, cols, ldb: time, beta: 0, dwBase + b * outputChannels * rows,
+                                        ldc: rows)
+                                    guard needInputGradient, let dxBase else { return }
+                                    let dxb = dxBase + b * inputChannels * time
+                                    if direct {
                                         sgemm(
-                                            transA: false, transB: true, m: outputChannels, n: rows, k: time, gb,
-                                            lda: time, cols, ldb: time, beta: 1, dwBase, ldc: rows)
-                                        guard needInputGradient, let dxBase = dxp.baseAddress else { continue }
-                                        let dxb = dxBase + b * inputChannels * time
-                                        if direct {
-                                            sgemm(
-                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
-                                        } else if let dcBase = dcp.baseAddress {
-                                            sgemm(
-                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                wBase, lda: rows, gb, ldb: time, beta: 0, dcBase, ldc: time)
-                                            col2im(dcBase, time: time, left: left, into: dxb)
-                                        }
+                                            transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                            wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
+                                    } else {
+                                        let dColumns = scratch + rows * time
+                                        sgemm(
+                                            transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                            wBase, lda: rows, gb, ldb: time, beta: 0, dColumns, ldc: time)
+                                        col2im(dColumns, time: time, left: left, into: dxb)
                                     }
                                 }
                             }
@@ -330,6 +333,12 @@ public struct Conv1d: Sendable, Equatable {
                     }
                 }
             }
+        }
+        var dW = [Float](repeating: 0, count: outputChannels * rows)
+        var dBias = [Float](repeating: 0, count: outputChannels)
+        for b in 0..<batch {
+            for i in 0..<dW.count { dW[i] += dWs[b * dW.count + i] }
+            for o in 0..<outputChannels { dBias[o] += dBiases[b * outputChannels + o] }
         }
         if bias != nil {
             gradients.accumulate(prefix + "bias", Tensor(uncheckedShape: [outputChannels], data: dBias))

@@ -48,6 +48,24 @@ struct TrainerTests {
         #expect(a.state.history.count == 3)
     }
 
+    /// Convolutions split a batch over threads; results must not depend on how many. (Changing the global
+    /// count while other tests run is harmless for the same reason.)
+    @Test func threadCountDoesNotChangeResults() throws {
+        let data = try Self.data(count: 10, seed: 8)
+        let saved = TCNThreads.current
+        defer { try? TCNThreads.set(saved) }
+        var results: [TensorDictionary] = []
+        for threads in [1, 3, 2] {
+            try TCNThreads.set(threads)
+            var trainer = try Self.trainer(seed: 9, epochs: 2)
+            try trainer.fit(training: data)
+            results.append(trainer.model.stateDict)
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0] == results[2])
+        #expect(throws: TCNError.self) { try TCNThreads.set(0) }
+    }
+
     @Test(arguments: [1, 4, 6])
     func resumedRunEqualsUninterruptedRunBitForBit(interruptAfter: Int) throws {
         let data = try Self.data(count: 10, seed: 2)

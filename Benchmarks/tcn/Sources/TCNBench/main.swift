@@ -12,7 +12,7 @@ import TCN
 let environment = ProcessInfo.processInfo.environment
 let runs = Int(environment["TCN_BENCH_RUNS"] ?? "") ?? 10
 let (batch, inputChannels, width, blocks, kernel, time, classes) = (32, 8, 64, 4, 3, 256, 10)
-try BLASThreads.set(2)
+try TCNThreads.set(2)
 
 let config = TCNConfiguration(
     backbone: BackboneConfiguration(
