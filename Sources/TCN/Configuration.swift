@@ -121,6 +121,33 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
         self.initialization = initialization
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case inputChannels, channels, kernelSize, dilations, dilationReset, padding, normalization, activation
+        case finalActivation, dropout, dropoutMode, skipConnections, initialization
+    }
+
+    /// Decodes JSON; only `inputChannels` and `channels` are required, other fields take their defaults.
+    ///
+    /// - Throws: `DecodingError` for a missing required field or a value of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = BackboneConfiguration(inputChannels: 1, channels: [1])
+        inputChannels = try c.decode(Int.self, forKey: .inputChannels)
+        channels = try c.decode([Int].self, forKey: .channels)
+        kernelSize = try c.decodeIfPresent(Int.self, forKey: .kernelSize) ?? defaults.kernelSize
+        dilations = try c.decodeIfPresent([Int].self, forKey: .dilations)
+        dilationReset = try c.decodeIfPresent(Int.self, forKey: .dilationReset)
+        padding = try c.decodeIfPresent(ConvolutionPadding.self, forKey: .padding) ?? defaults.padding
+        normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization) ?? defaults.normalization
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? defaults.activation
+        finalActivation = try c.decodeIfPresent(Activation.self, forKey: .finalActivation)
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? defaults.dropout
+        dropoutMode = try c.decodeIfPresent(Dropout.Mode.self, forKey: .dropoutMode) ?? defaults.dropoutMode
+        skipConnections = try c.decodeIfPresent(Bool.self, forKey: .skipConnections) ?? defaults.skipConnections
+        initialization =
+            try c.decodeIfPresent(WeightInitialization.self, forKey: .initialization) ?? defaults.initialization
+    }
+
     /// The dilation of block `i`: `dilations[i]`, or `2^(i mod dilationReset)`, or `2^i`.
     public func dilation(ofBlock i: Int) -> Int {
         if let dilations { return dilations[i] }
@@ -203,6 +230,22 @@ public struct HeadConfiguration: Sendable, Equatable, Codable {
         self.loss = loss
         self.huberDelta = huberDelta
         self.maskWarmUp = maskWarmUp
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, outputs, loss, huberDelta, maskWarmUp
+    }
+
+    /// Decodes JSON; `kind`, `outputs` and `loss` are required, other fields take their defaults.
+    ///
+    /// - Throws: `DecodingError` for a missing required field or a value of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        outputs = try c.decode(Int.self, forKey: .outputs)
+        loss = try c.decode(Loss.self, forKey: .loss)
+        huberDelta = try c.decodeIfPresent(Float.self, forKey: .huberDelta) ?? 1
+        maskWarmUp = try c.decodeIfPresent(Bool.self, forKey: .maskWarmUp) ?? false
     }
 
     /// Checks every field's range.

@@ -56,6 +56,24 @@ struct FileTests {
         #expect(throws: TCNError.self) { try TCNModel(configuration: bad, seed: 0) }
     }
 
+    @Test func minimalConfigurationTakesDocumentedDefaults() throws {
+        let json = #"""
+            {"version": 1, "backbone": {"inputChannels": 3, "channels": [8, 8]},
+             "head": {"kind": "lastStep", "outputs": 4, "loss": "crossEntropy"}}
+            """#
+        let config = try TCNConfiguration(json: Data(json.utf8))
+        let expected = TCNConfiguration(
+            backbone: BackboneConfiguration(inputChannels: 3, channels: [8, 8]),
+            head: HeadConfiguration(kind: .lastStep, outputs: 4, loss: .crossEntropy))
+        #expect(config == expected)
+        #expect(config.backbone.kernelSize == 2 && config.backbone.normalization == .weightNorm)
+        let model = try TCNModel(configuration: config, seed: 0)
+        #expect(model.parameters["network.0.conv1.weight_g"]?.shape == [8, 1, 1])
+        #expect(model.parameters["network.0.downsample.weight"]?.shape == [8, 3, 1])
+        #expect(model.parameters["network.1.downsample.weight"] == nil)
+        #expect(model.parameters["linear.weight"]?.shape == [4, 8])
+    }
+
     @Test func mismatchedWeightsNameTheKeyAndShapes() throws {
         let folder = TestPaths.fixture("TCN/locuslab")
         var model = try TCNModel(contentsOf: folder)

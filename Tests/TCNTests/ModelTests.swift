@@ -10,13 +10,13 @@ enum Configs {
         normalization: Normalization = .weightNorm, activation: Activation = .tanh, head: HeadConfiguration.Kind,
         loss: HeadConfiguration.Loss, skip: Bool = false, padding: ConvolutionPadding = .causal,
         kernelSize: Int = 3, channels: [Int] = [4, 4, 3], dilations: [Int]? = nil, reset: Int? = nil,
-        maskWarmUp: Bool = false
+        maskWarmUp: Bool = false, dropout: Float = 0, dropoutMode: Dropout.Mode = .elementwise
     ) -> TCNConfiguration {
         TCNConfiguration(
             backbone: BackboneConfiguration(
                 inputChannels: 2, channels: channels, kernelSize: kernelSize, dilations: dilations,
                 dilationReset: reset, padding: padding, normalization: normalization, activation: activation,
-                skipConnections: skip, initialization: .torchDefault),
+                dropout: dropout, dropoutMode: dropoutMode, skipConnections: skip, initialization: .torchDefault),
             head: HeadConfiguration(kind: head, outputs: 3, loss: loss, maskWarmUp: maskWarmUp))
     }
 }
@@ -53,6 +53,15 @@ struct ModelTests {
             "weightNorm perStep MAE skip k1",
             Configs.make(head: .perStep, loss: .mae, skip: true, kernelSize: 1, channels: [3, 2])
         ),
+        // Training-mode passes draw the same dropout masks from the same seed, so the loss is a smooth function.
+        (
+            "weightNorm lastStep CE channel dropout",
+            Configs.make(head: .lastStep, loss: .crossEntropy, dropout: 0.3, dropoutMode: .channel)
+        ),
+        (
+            "batchNorm perStep MSE elementwise dropout",
+            Configs.make(normalization: .batchNorm, head: .perStep, loss: .mse, dropout: 0.2)
+        ),
     ]
 
     /// Finite differences of the Float model's loss (Richardson-extrapolated steps 4e-3 and 2e-3)
@@ -69,9 +78,9 @@ struct ModelTests {
         let x = randomTensor([batch, 2, time], &rng)
         let y = Self.targets(config, batch: batch, time: time, &rng)
         let lengths = config.head.kind == .lastStep || caseIndex == 3 ? [13, 7, 10] : nil
-        var random = TCNRandom(seed: 0)
         // Evaluation-mode gradients (batch norm with running statistics) and training-mode ones (batch stats).
         for training in [false, true] {
+            var random = TCNRandom(seed: 0)
             var m = model
             let (_, grads) = try m.lossAndGradients(
                 x, targets: y, lengths: lengths, training: training, random: &random)
