@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch peer of TCNBench: the same TCN, the same sizes, 2 threads, best of N runs.
 
-Usage: tcn_peer.py BATCH CHANNELS_IN WIDTH BLOCKS KERNEL TIME CLASSES RUNS
-Prints one JSON object: {"version", "threads", "inference", "trainStep"} (seconds, best of RUNS).
+Usage: tcn_peer.py BATCH CHANNELS_IN WIDTH BLOCKS KERNEL TIME CLASSES RUNS RECEPTIVE_FIELD STREAM_STEPS
+Prints one JSON object: {"version", "threads", "inference", "trainStep", "streamStep"} (seconds, best of RUNS;
+streamStep per step: one stream, the model re-run under no_grad on the last RECEPTIVE_FIELD steps).
 
 Model: locuslab/TCN TemporalConvNet (weight_norm convs, pad + Chomp1d, ReLU, dropout 0, 1×1 downsample) +
 nn.Linear on the last step; training step = forward + cross-entropy + backward + Adam(lr=1e-3).
@@ -16,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(2)
-batch, cin, width, blocks, kernel, steps, classes, runs = map(int, sys.argv[1:9])
+batch, cin, width, blocks, kernel, steps, classes, runs, field, stream_steps = map(int, sys.argv[1:11])
 
 
 class Block(nn.Module):
@@ -75,5 +76,15 @@ def train_step():
     opt.step()
 
 
+window = torch.randn(1, cin, field)
+
+
+def stream():
+    model.eval()
+    with torch.no_grad():
+        for _ in range(stream_steps):
+            model(window)
+
+
 print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "inference": best(infer),
-                  "trainStep": best(train_step)}))
+                  "trainStep": best(train_step), "streamStep": best(stream) / stream_steps}))

@@ -42,13 +42,24 @@ let trainStep = try best {
     optimizer.update(&model, gradients: gradients)
 }
 
+// Streaming: one stream, one step at a time, for `streamSteps` steps (seconds per step). PyTorch has no
+// built-in stream state for a plain TCN; its peer re-runs the model on the last receptive-field window per step.
+let streamSteps = 500
+let chunk = try Tensor(shape: [1, inputChannels, 1], data: (0..<inputChannels).map { _ in random.normal() })
+let streamStep =
+    try best {
+        var stream = try TCNStream(model: model, streams: 1)
+        for _ in 0..<streamSteps { _ = try stream.process(chunk) }
+    } / Double(streamSteps)
+
 let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("tcn_peer.py")
 let process = Process()
 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
 process.arguments =
     [environment["TCN_BENCH_PYTHON"] ?? "python3", peer.path]
-    + [batch, inputChannels, width, blocks, kernel, time, classes, runs].map(String.init)
+    + [batch, inputChannels, width, blocks, kernel, time, classes, runs, model.receptiveField, streamSteps].map(
+        String.init)
 let pipe = Pipe()
 process.standardOutput = pipe
 try process.run()
@@ -59,12 +70,17 @@ struct PeerResult: Decodable {
     var threads: Int
     var inference: Double
     var trainStep: Double
+    var streamStep: Double
 }
 print(
     "TCNBench: batch \(batch), \(inputChannels) → \(blocks)×\(width) channels, kernel \(kernel), \(time) steps, "
         + "best of \(runs), 2 threads")
 print(String(format: "  seqtool inference   %8.4f s", inference))
 print(String(format: "  seqtool train step  %8.4f s", trainStep))
+print(
+    String(
+        format: "  seqtool stream step %8.1f µs (1 stream, 1 step, receptive field %d)", streamStep * 1e6,
+        model.receptiveField))
 if let line = String(data: output, encoding: .utf8)?.split(separator: "\n").last,
     let result = try? JSONDecoder().decode(PeerResult.self, from: Data(line.utf8))
 {
@@ -76,6 +92,10 @@ if let line = String(data: output, encoding: .utf8)?.split(separator: "\n").last
         String(
             format: "  torch %@ train step  %8.4f s  → seqtool %.2f× faster", result.version, result.trainStep,
             result.trainStep / trainStep))
+    print(
+        String(
+            format: "  torch %@ stream step %8.1f µs (window re-run) → seqtool %.2f× faster", result.version,
+            result.streamStep * 1e6, result.streamStep / streamStep))
 } else {
     print("  PyTorch peer unavailable (set TCN_BENCH_PYTHON to an interpreter with torch 2.11.0)")
 }
