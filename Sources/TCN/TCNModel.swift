@@ -169,6 +169,10 @@ public struct TCNModel: Sendable, Equatable {
     }
 
     private func validatedLengths(_ lengths: [Int]?, batch: Int, time: Int) throws -> [Int] {
+        guard time > 0 || configuration.head.kind == .perStep || batch == 0 else {
+            throw TCNError.invalidParameter(
+                name: "model input", value: "\(time) steps", reason: "a pooled head needs at least one step")
+        }
         guard let lengths else { return [Int](repeating: time, count: batch) }
         guard lengths.count == batch else {
             throw TCNError.shapeMismatch(name: "lengths", expected: [batch], actual: [lengths.count])

@@ -166,6 +166,37 @@ struct ModelTests {
         #expect(throws: TCNError.self) { try model(Tensor(zeros: [2, 3, 12])) }
     }
 
+    @Test func edgeCases() throws {
+        var pooled = try TCNModel(configuration: Configs.make(head: .lastStep, loss: .mse), seed: 1)
+        pooled.receptiveFieldPolicy = .ignore
+        #expect(throws: TCNError.self) { try pooled(Tensor(zeros: [2, 2, 0])) }
+        #expect(try pooled(Tensor(zeros: [0, 2, 5])).shape == [0, 3])
+        let one = try pooled(Tensor(zeros: [1, 2, 1], value: 0.5))
+        #expect(one.shape == [1, 3] && one.data.allSatisfy { $0.isFinite })
+        var perStep = try TCNModel(configuration: Configs.make(head: .perStep, loss: .mse), seed: 1)
+        perStep.receptiveFieldPolicy = .ignore
+        #expect(try perStep(Tensor(zeros: [2, 2, 0])).shape == [2, 3, 0])
+        // NaN propagates forward from its step on (causal), earlier steps stay finite.
+        var x = Tensor(zeros: [1, 2, 6], value: 0.1)
+        x.data[3] = .nan
+        let y = try perStep(x)
+        for c in 0..<3 {
+            #expect(y.data[c * 6..<c * 6 + 3].allSatisfy { $0.isFinite })
+            #expect(y.data[c * 6 + 3].isNaN)
+        }
+        // One input channel, many output channels.
+        let wide = TCNConfiguration(
+            backbone: BackboneConfiguration(inputChannels: 1, channels: [33], kernelSize: 4),
+            head: HeadConfiguration(kind: .meanPool, outputs: 1, loss: .mse))
+        var model = try TCNModel(configuration: wide, seed: 2)
+        model.receptiveFieldPolicy = .ignore
+        var rng = SplitMix64(seed: 1)
+        var random = TCNRandom(seed: 1)
+        let (loss, grads) = try model.lossAndGradients(
+            randomTensor([2, 1, 9], &rng), targets: Tensor(zeros: [2, 1]), random: &random)
+        #expect(loss.isFinite && grads.count == model.parameters.count)
+    }
+
     @Test func seededBuildsAreIdenticalAndDifferentSeedsDiffer() throws {
         let config = Configs.make(normalization: .batchNorm, head: .lastStep, loss: .mse, skip: true)
         let a = try TCNModel(configuration: config, seed: 9)
