@@ -48,30 +48,34 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     /// Applies the activation element-wise.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if self == .identity { return x }
-        var y = x
-        y.data.withUnsafeMutableBufferPointer { p in
-            switch self {
-            case .relu: for i in 0..<p.count { p[i] = p[i] > 0 ? p[i] : 0 }
-            default: for i in 0..<p.count { p[i] = apply(p[i]) }
+        let y = x.data.withUnsafeBufferPointer { xp in
+            [Float](unsafeUninitializedCapacity: xp.count) { p, initialized in
+                switch self {
+                case .relu: for i in 0..<xp.count { p[i] = xp[i] > 0 ? xp[i] : 0 }
+                default: for i in 0..<xp.count { p[i] = apply(xp[i]) }
+                }
+                initialized = xp.count
             }
         }
-        return y
+        return Tensor(uncheckedShape: x.shape, data: y)
     }
 
     /// The input gradient `dy · f'(x)` given the forward input `x` and output `y`.
     func backward(_ dy: Tensor, input x: Tensor, output y: Tensor) -> Tensor {
         if self == .identity { return dy }
-        var dx = dy
-        dx.data.withUnsafeMutableBufferPointer { d in
+        let dx = dy.data.withUnsafeBufferPointer { g in
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeBufferPointer { yp in
-                    switch self {
-                    case .relu: for i in 0..<d.count where !(xp[i] > 0) { d[i] = 0 }
-                    default: for i in 0..<d.count { d[i] *= derivative(x: xp[i], y: yp[i]) }
+                    [Float](unsafeUninitializedCapacity: g.count) { d, initialized in
+                        switch self {
+                        case .relu: for i in 0..<g.count { d[i] = xp[i] > 0 ? g[i] : 0 }
+                        default: for i in 0..<g.count { d[i] = g[i] * derivative(x: xp[i], y: yp[i]) }
+                        }
+                        initialized = g.count
                     }
                 }
             }
         }
-        return dx
+        return Tensor(uncheckedShape: dy.shape, data: dx)
     }
 }

@@ -161,10 +161,16 @@ public struct Conv1d: Sendable, Equatable {
     public func effectiveWeight() -> Tensor {
         guard let weightGain else { return weight }
         let fanIn = inputChannels * kernelSize
-        var w = weight.data
-        for o in 0..<outputChannels {
-            let scale = weightGain.data[o] / directionNorm(o)
-            for i in (o * fanIn)..<((o + 1) * fanIn) { w[i] *= scale }
+        let w = weight.data.withUnsafeBufferPointer { v in
+            [Float](unsafeUninitializedCapacity: v.count) { p, initialized in
+                for o in 0..<outputChannels {
+                    var s: Float = 0
+                    for i in (o * fanIn)..<((o + 1) * fanIn) { s += v[i] * v[i] }
+                    let scale = weightGain.data[o] / s.squareRoot()
+                    for i in (o * fanIn)..<((o + 1) * fanIn) { p[i] = v[i] * scale }
+                }
+                initialized = v.count
+            }
         }
         return Tensor(uncheckedShape: weight.shape, data: w)
     }
@@ -206,7 +212,10 @@ public struct Conv1d: Sendable, Equatable {
         let left = history == nil ? padding.leftPad(kernelSize: kernelSize, dilation: dilation) : 0
         let rows = inputChannels * kernelSize
         let w = effectiveWeight()
-        var y = [Float](repeating: 0, count: batch * outputChannels * time)
+        // Every element is written by the GEMM (beta = 0), so the output needs no zero fill.
+        var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
+            n = batch * outputChannels * time
+        }
         let direct = kernelSize == 1 && left == 0 && inputTime == time
         let biasData = bias?.data
         x.data.withUnsafeBufferPointer { xp in

@@ -9,7 +9,7 @@
 /// mode): `.perStep` heads give the per-step outputs, `.lastStep` heads the output the model would give if the
 /// sequence ended at `t`, `.meanPool` heads the output for the mean over steps `0…t`.
 public struct TCNStream: Sendable {
-    /// The model (evaluation mode).
+    /// The model as run (evaluation mode; weight-normalised filters folded into plain `weight`s).
     public let model: TCNModel
     /// Number of independent streams `B`.
     public let streams: Int
@@ -32,7 +32,15 @@ public struct TCNStream: Sendable {
         guard streams >= 1 else {
             throw TCNError.invalidParameter(name: "streams", value: "\(streams)", reason: "must be ≥ 1")
         }
-        self.model = model
+        // Fold weight normalisation into plain filters once, instead of on every chunk.
+        var folded = model
+        for i in folded.blocks.indices {
+            for conv in [\TemporalBlock.conv1, \TemporalBlock.conv2] {
+                folded.blocks[i][keyPath: conv].weight = folded.blocks[i][keyPath: conv].effectiveWeight()
+                folded.blocks[i][keyPath: conv].weightGain = nil
+            }
+        }
+        self.model = folded
         self.streams = streams
         stepsProcessed = [Int](repeating: 0, count: streams)
         histories = model.blocks.flatMap { block in
