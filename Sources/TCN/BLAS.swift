@@ -44,6 +44,12 @@ public enum TCNThreads {
     /// The current thread count.
     public static var current: Int { storage.withLock { $0 } }
 
+    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. `"Haswell"`, `"SkylakeX"`).
+    ///
+    /// OpenBLAS chooses it when the process starts; `OPENBLAS_CORETYPE=SkylakeX` in the environment selects the
+    /// AVX-512 kernels on CPUs that OpenBLAS 0.3.21 misdetects as Haswell (recent AMD EPYC).
+    public static var blasCore: String { String(cString: openblas_get_corename()) }
+
     /// OpenBLAS is switched to one thread once, before the first parallel GEMM.
     private static let singleThreadedBLAS: Bool = {
         openblas_set_num_threads(1)

@@ -57,7 +57,9 @@ let workloads = [
     Workload(name: "large", batch: 32, inputChannels: 8, width: 64, blocks: 4, kernel: 3, time: 256, classes: 10),
     Workload(name: "small", batch: 4, inputChannels: 2, width: 16, blocks: 3, kernel: 3, time: 128, classes: 4),
 ]
-print("TCNBench: best of \(runs), 2 threads (seqtool: TCNThreads; torch: set_num_threads)")
+print(
+    "TCNBench: best of \(runs), 2 threads (seqtool: TCNThreads, OpenBLAS \(TCNThreads.blasCore) kernels; "
+        + "torch: set_num_threads)")
 for w in workloads {
     let config = TCNConfiguration(
         backbone: BackboneConfiguration(
