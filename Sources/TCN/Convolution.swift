@@ -28,11 +28,10 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// w[o] = weight_g[o] · weight_v[o] / ‖weight_v[o]‖₂   (weight-normalised, norm over in × kernel)
 /// ```
 ///
-/// The forward pass lays out the shifted inputs as columns (im2col, `[in · k, batch · time]`) and does one
-/// OpenBLAS `sgemm` with the `[out, in · k]` weight — the weight's natural `[out, in, k]` order, so no
-/// repacking. The backward pass is two more GEMMs (weight gradient, column gradient) and a col2im scatter.
-/// Each example's columns `[in · k, time]` feed one GEMM with inner size `in · k`; examples run in parallel
-/// (`TCNThreads`). Measured on TCNBench (batch 32, 64 channels, k = 3, 256 steps): per-tap GEMMs (`k` GEMMs of
+/// For each example the forward pass lays out the shifted inputs as columns (im2col, `[in · k, time]`) and does
+/// one OpenBLAS `sgemm` with the `[out, in · k]` weight — the weight's natural `[out, in, k]` order, so no
+/// repacking — writing straight into `y[b]`. The backward pass rebuilds the columns and does two more GEMMs
+/// (weight gradient, column gradient) and a col2im scatter. Examples run in parallel (`TCNThreads`). Measured on TCNBench (batch 32, 64 channels, k = 3, 256 steps): per-tap GEMMs (`k` GEMMs of
 /// inner size `in` reading the input in place) were no faster (best 17.8 ms vs 14.6 ms), and one batch-wide
 /// column matrix needed two extra transposes.
 public struct Conv1d: Sendable, Equatable {
