@@ -16,6 +16,17 @@ public enum ReceptiveFieldPolicy: String, Sendable, Codable, CaseIterable {
 /// Parameter names are the PyTorch `state_dict` keys: `network.{i}.conv1.weight_g`, `network.{i}.conv1.weight_v`,
 /// `network.{i}.conv1.bias`, `network.{i}.downsample.weight`, `network.{i}.norm1.running_mean`,
 /// `downsample_skip_connection.{i}.weight`, `linear.weight`, `linear.bias`.
+///
+/// ```swift
+/// let config = TCNConfiguration(
+///     backbone: BackboneConfiguration(inputChannels: 1, channels: [25, 25, 25, 25], kernelSize: 7),
+///     head: HeadConfiguration(kind: .lastStep, outputs: 10, loss: .crossEntropy))
+/// var model = try TCNModel(configuration: config, seed: 42)
+/// let logits = try model(x)                                   // x [batch, 1, time] → [batch, 10]
+/// var trainer = try Trainer(model: model, optimizer: Adam(learningRate: 2e-3))
+/// try trainer.fit(training: data, validation: heldOut)
+/// try trainer.model.save(to: URL(fileURLWithPath: "model"))   // config.json + weights.safetensors
+/// ```
 public struct TCNModel: Sendable, Equatable {
     /// The configuration the model was built from.
     public let configuration: TCNConfiguration
