@@ -289,8 +289,13 @@ public struct Conv1d: Sendable, Equatable {
         let direct = kernelSize == 1
         // Per-example weight and bias gradients, summed in example order afterwards: the same sums for any
         // thread count.
-        var dWs = [Float](repeating: 0, count: batch * outputChannels * rows)
-        var dBiases = [Float](repeating: 0, count: batch * outputChannels)
+        // Both are fully written per example (GEMM with beta = 0, bias sums), so they need no zero fill.
+        var dWs = [Float](unsafeUninitializedCapacity: batch * outputChannels * rows) { _, n in
+            n = batch * outputChannels * rows
+        }
+        var dBiases = [Float](unsafeUninitializedCapacity: batch * outputChannels) { _, n in
+            n = batch * outputChannels
+        }
         var dx = [Float](repeating: 0, count: needInputGradient ? batch * inputChannels * time : 0)
         cache.input.data.withUnsafeBufferPointer { xp in
             cache.effectiveWeight.data.withUnsafeBufferPointer { wp in
@@ -346,8 +351,15 @@ public struct Conv1d: Sendable, Equatable {
         }
         var dW = [Float](repeating: 0, count: outputChannels * rows)
         var dBias = [Float](repeating: 0, count: outputChannels)
+        dWs.withUnsafeBufferPointer { parts in
+            dW.withUnsafeMutableBufferPointer { total in
+                for b in 0..<batch {
+                    let base = b * total.count
+                    for i in 0..<total.count { total[i] += parts[base + i] }
+                }
+            }
+        }
         for b in 0..<batch {
-            for i in 0..<dW.count { dW[i] += dWs[b * dW.count + i] }
             for o in 0..<outputChannels { dBias[o] += dBiases[b * outputChannels + o] }
         }
         if bias != nil {
