@@ -1,0 +1,81 @@
+import Foundation
+
+/// An element-wise non-linearity, named as in `torch.nn` (`nn.ReLU`, `nn.GELU`, `nn.Tanh`, `nn.ELU`,
+/// `nn.LeakyReLU`), applied to tensors of any shape (in the TCN, `[batch, channels, time]`).
+public enum Activation: String, Sendable, Codable, CaseIterable {
+    /// `max(x, 0)`; the derivative at 0 is taken as 0, as PyTorch.
+    case relu
+    /// `x · Φ(x) = x/2 · (1 + erf(x/√2))`, the exact (erf) form that is `nn.GELU()`'s default.
+    case gelu
+    /// `tanh(x)`.
+    case tanh
+    /// `x` for `x > 0`, else `α(eˣ − 1)` with `α = 1` (`nn.ELU()` default).
+    case elu
+    /// `x` for `x > 0`, else `0.01 · x` (`nn.LeakyReLU()` default slope).
+    case leakyRelu
+    /// The identity (no activation).
+    case identity
+
+    /// Applies the activation to one value.
+    @inline(__always)
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .relu: return x > 0 ? x : 0
+        case .gelu: return 0.5 * x * (1 + Foundation.erf(x * 0.707_106_77))
+        case .tanh: return Foundation.tanh(x)
+        case .elu: return x > 0 ? x : Foundation.expm1(x)
+        case .leakyRelu: return x > 0 ? x : 0.01 * x
+        case .identity: return x
+        }
+    }
+
+    /// The derivative at input `x` (with output `y = apply(x)` given to avoid recomputation).
+    @inline(__always)
+    func derivative(x: Float, y: Float) -> Float {
+        switch self {
+        case .relu: return x > 0 ? 1 : 0
+        case .gelu:
+            let cdf = 0.5 * (1 + Foundation.erf(x * 0.707_106_77))
+            let pdf = Foundation.exp(-0.5 * x * x) * 0.398_942_3
+            return cdf + x * pdf
+        case .tanh: return 1 - y * y
+        case .elu: return x > 0 ? 1 : y + 1
+        case .leakyRelu: return x > 0 ? 1 : 0.01
+        case .identity: return 1
+        }
+    }
+
+    /// Applies the activation element-wise.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if self == .identity { return x }
+        let y = x.data.withUnsafeBufferPointer { xp in
+            [Float](unsafeUninitializedCapacity: xp.count) { p, initialized in
+                switch self {
+                case .relu: for i in 0..<xp.count { p[i] = xp[i] > 0 ? xp[i] : 0 }
+                default: for i in 0..<xp.count { p[i] = apply(xp[i]) }
+                }
+                initialized = xp.count
+            }
+        }
+        return Tensor(uncheckedShape: x.shape, data: y)
+    }
+
+    /// The input gradient `dy · f'(x)` given the forward input `x` and output `y`.
+    func backward(_ dy: Tensor, input x: Tensor, output y: Tensor) -> Tensor {
+        if self == .identity { return dy }
+        let dx = dy.data.withUnsafeBufferPointer { g in
+            x.data.withUnsafeBufferPointer { xp in
+                y.data.withUnsafeBufferPointer { yp in
+                    [Float](unsafeUninitializedCapacity: g.count) { d, initialized in
+                        switch self {
+                        case .relu: for i in 0..<g.count { d[i] = xp[i] > 0 ? g[i] : 0 }
+                        default: for i in 0..<g.count { d[i] = g[i] * derivative(x: xp[i], y: yp[i]) }
+                        }
+                        initialized = g.count
+                    }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: dy.shape, data: dx)
+    }
+}

@@ -1,1 +1,0 @@
-// The TCN module. See README.md for where it sits in the pipeline.

@@ -1,0 +1,379 @@
+import Foundation
+
+/// What to do when an input is shorter than the receptive field (early outputs then see zero padding only).
+public enum ReceptiveFieldPolicy: String, Sendable, Codable, CaseIterable {
+    /// Run anyway.
+    case ignore
+    /// Run, and write one line to standard error.
+    case warn
+    /// Throw `TCNError.inputShorterThanReceptiveField`.
+    case error
+}
+
+/// A temporal convolutional network: a stack of `TemporalBlock`s and a linear head, over
+/// `[batch, inputChannels, time]` inputs (locuslab/TCN's `TemporalConvNet` + `nn.Linear`; pytorch-tcn's `TCN`).
+///
+/// Parameter names are the PyTorch `state_dict` keys: `network.{i}.conv1.weight_g`, `network.{i}.conv1.weight_v`,
+/// `network.{i}.conv1.bias`, `network.{i}.downsample.weight`, `network.{i}.norm1.running_mean`,
+/// `downsample_skip_connection.{i}.weight`, `linear.weight`, `linear.bias`.
+///
+/// ```swift
+/// let config = TCNConfiguration(
+///     backbone: BackboneConfiguration(inputChannels: 1, channels: [25, 25, 25, 25], kernelSize: 7),
+///     head: HeadConfiguration(kind: .lastStep, outputs: 10, loss: .crossEntropy))
+/// var model = try TCNModel(configuration: config, seed: 42)
+/// let logits = try model(x)                                   // x [batch, 1, time] → [batch, 10]
+/// var trainer = try Trainer(model: model, optimizer: Adam(learningRate: 2e-3))
+/// try trainer.fit(training: data, validation: heldOut)
+/// try trainer.model.save(to: URL(fileURLWithPath: "model"))   // config.json + weights.safetensors
+/// ```
+public struct TCNModel: Sendable, Equatable {
+    /// The configuration the model was built from.
+    public let configuration: TCNConfiguration
+    /// The temporal blocks (`network.{i}`).
+    public var blocks: [TemporalBlock]
+    /// Per block, the 1×1 projection of its output to the last block's width for skip connections
+    /// (`downsample_skip_connection.{i}`), or `nil` when widths agree or skips are off.
+    public var skipProjections: [Conv1d?]
+    /// The head (`linear`): `[outputs, channels.last]`.
+    public var linear: Linear
+    /// What to do with inputs shorter than `receptiveField` (default `.warn`).
+    public var receptiveFieldPolicy: ReceptiveFieldPolicy = .warn
+
+    /// Builds a seeded model from a configuration (the same seed always gives the same weights).
+    ///
+    /// - Throws: `TCNError.invalidParameter` for an invalid configuration.
+    public init(configuration: TCNConfiguration, seed: UInt64) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let bb = configuration.backbone
+        var random = TCNRandom(seed: seed)
+        let dropout = try Dropout(probability: bb.dropout, mode: bb.dropoutMode)
+        var blocks: [TemporalBlock] = []
+        var width = bb.inputChannels
+        for (i, out) in bb.channels.enumerated() {
+            blocks.append(
+                try TemporalBlock(
+                    inputChannels: width, outputChannels: out, kernelSize: bb.kernelSize,
+                    dilation: bb.dilation(ofBlock: i), padding: bb.padding, normalization: bb.normalization,
+                    activation: bb.activation, finalActivation: bb.finalActivation ?? bb.activation,
+                    dropout: dropout, initialization: bb.initialization, random: &random))
+            width = out
+        }
+        self.blocks = blocks
+        let last = width
+        skipProjections = try bb.channels.map { c in
+            guard bb.skipConnections, c != last else { return nil }
+            return try Conv1d(
+                inputChannels: c, outputChannels: last, kernelSize: 1, initialization: bb.initialization,
+                random: &random)
+        }
+        linear = try Linear(
+            inputFeatures: last, outputFeatures: configuration.head.outputs, initialization: .torchDefault,
+            random: &random)
+    }
+
+    /// Input steps that reach one output step (`BackboneConfiguration.receptiveField`).
+    public var receptiveField: Int { configuration.backbone.receptiveField }
+
+    /// Applies the policy to an input of `length` steps.
+    ///
+    /// - Returns: the warning text when the input is short and the policy is `.warn`, else `nil`.
+    /// - Throws: `TCNError.inputShorterThanReceptiveField` when short and the policy is `.error`.
+    @discardableResult
+    public func checkInputLength(_ length: Int, policy: ReceptiveFieldPolicy? = nil) throws -> String? {
+        guard length < receptiveField else { return nil }
+        switch policy ?? receptiveFieldPolicy {
+        case .ignore: return nil
+        case .error: throw TCNError.inputShorterThanReceptiveField(length: length, receptiveField: receptiveField)
+        case .warn:
+            return "warning: input length \(length) is shorter than the receptive field \(receptiveField); "
+                + "early outputs see only zero padding"
+        }
+    }
+
+    /// Everything the backward pass needs from a forward pass.
+    public struct ForwardCache: Sendable {
+        var blocks: [TemporalBlock.Cache]
+        var blockOutputs: [Tensor]
+        var skipCaches: [Conv1d.Cache?]
+        var skipSum: Tensor?
+        var features: Tensor
+        var pooled: Tensor
+        var head: Conv1d.Cache
+        var lengths: [Int]
+    }
+
+    /// Runs the model in evaluation mode (no dropout, batch norms use running statistics).
+    ///
+    /// - Parameters:
+    ///   - x: `[batch, inputChannels, time]`.
+    ///   - lengths: valid steps per sample (`1...time`), or `nil` for all; used by `.lastStep`/`.meanPool`.
+    /// - Returns: `[batch, outputs]` (`.lastStep`, `.meanPool`) or `[batch, outputs, time]` (`.perStep`).
+    /// - Throws: `TCNError.shapeMismatch` for a wrong input shape, `TCNError.invalidParameter` for bad lengths,
+    ///   `TCNError.inputShorterThanReceptiveField` under `.error`.
+    public func callAsFunction(_ x: Tensor, lengths: [Int]? = nil) throws -> Tensor {
+        var copy = self
+        var random = TCNRandom(seed: 0)
+        return try copy.forward(x, lengths: lengths, training: false, random: &random).output
+    }
+
+    /// The backbone features `[batch, channels.last, time]` in evaluation mode.
+    ///
+    /// - Throws: as `callAsFunction`.
+    public func features(_ x: Tensor) throws -> Tensor {
+        var copy = self
+        var random = TCNRandom(seed: 0)
+        return try copy.forward(x, lengths: nil, training: false, random: &random).cache.features
+    }
+
+    /// The forward pass. In training, dropout draws from `random` and batch norms update running statistics.
+    ///
+    /// - Throws: as `callAsFunction`.
+    public mutating func forward(
+        _ x: Tensor, lengths: [Int]? = nil, training: Bool, random: inout TCNRandom
+    ) throws -> (output: Tensor, cache: ForwardCache) {
+        let (batch, _, time) = try x.batchChannelsTime(
+            name: "model input", channels: configuration.backbone.inputChannels)
+        if let message = try checkInputLength(time) {
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+        }
+        let lengths = try validatedLengths(lengths, batch: batch, time: time)
+        var h = x
+        var caches: [TemporalBlock.Cache] = []
+        var outputs: [Tensor] = []
+        for i in blocks.indices {
+            let (y, cache) = try blocks[i].forward(h, training: training, random: &random)
+            caches.append(cache)
+            outputs.append(y)
+            h = y
+        }
+        var skipCaches: [Conv1d.Cache?] = []
+        var skipSum: Tensor?
+        if configuration.backbone.skipConnections {
+            var sum = Tensor(zeros: h.shape)
+            for (i, y) in outputs.enumerated() {
+                if let projection = skipProjections[i] {
+                    let (p, cache) = try projection.forward(y)
+                    sum.add(p)
+                    skipCaches.append(cache)
+                } else {
+                    sum.add(y)
+                    skipCaches.append(nil)
+                }
+            }
+            skipSum = sum
+            h = finalActivation(sum)
+        }
+        let pooled = pool(h, lengths: lengths)
+        let (out, headCache) = try linear.forward(pooled)
+        return (
+            out,
+            ForwardCache(
+                blocks: caches, blockOutputs: outputs, skipCaches: skipCaches, skipSum: skipSum, features: h,
+                pooled: pooled, head: headCache, lengths: lengths)
+        )
+    }
+
+    private var finalActivation: Activation {
+        configuration.backbone.finalActivation ?? configuration.backbone.activation
+    }
+
+    private func validatedLengths(_ lengths: [Int]?, batch: Int, time: Int) throws -> [Int] {
+        guard time > 0 || configuration.head.kind == .perStep || batch == 0 else {
+            throw TCNError.invalidParameter(
+                name: "model input", value: "\(time) steps", reason: "a pooled head needs at least one step")
+        }
+        guard let lengths else { return [Int](repeating: time, count: batch) }
+        guard lengths.count == batch else {
+            throw TCNError.shapeMismatch(name: "lengths", expected: [batch], actual: [lengths.count])
+        }
+        for (b, n) in lengths.enumerated() where n < 1 || n > time {
+            throw TCNError.invalidParameter(name: "lengths[\(b)]", value: "\(n)", reason: "must be in 1...\(time)")
+        }
+        return lengths
+    }
+
+    /// `[B, C, T]` → `[B, C]` (last valid step or mean over valid steps), or unchanged for `.perStep`.
+    private func pool(_ h: Tensor, lengths: [Int]) -> Tensor {
+        let (batch, channels, time) = (h.shape[0], h.shape[1], h.shape[2])
+        switch configuration.head.kind {
+        case .perStep: return h
+        case .lastStep:
+            var p = [Float](repeating: 0, count: batch * channels)
+            for b in 0..<batch {
+                for c in 0..<channels { p[b * channels + c] = h.data[(b * channels + c) * time + lengths[b] - 1] }
+            }
+            return Tensor(uncheckedShape: [batch, channels], data: p)
+        case .meanPool:
+            var p = [Float](repeating: 0, count: batch * channels)
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    var s: Float = 0
+                    for t in 0..<lengths[b] { s += h.data[(b * channels + c) * time + t] }
+                    p[b * channels + c] = s / Float(lengths[b])
+                }
+            }
+            return Tensor(uncheckedShape: [batch, channels], data: p)
+        }
+    }
+
+    /// The `[B · T]` flags of steps counted by a per-step loss (within length, past the warm-up if masked).
+    func validSteps(batch: Int, time: Int, lengths: [Int]) -> [Float]? {
+        guard configuration.head.kind == .perStep else { return nil }
+        let warmUp = configuration.head.maskWarmUp ? receptiveField - 1 : 0
+        var valid = [Float](repeating: 0, count: batch * time)
+        for b in 0..<batch {
+            for t in warmUp..<max(warmUp, lengths[b]) { valid[b * time + t] = 1 }
+        }
+        return valid
+    }
+
+    /// The head's loss for an evaluation-mode forward pass.
+    ///
+    /// - Parameters:
+    ///   - x: `[batch, inputChannels, time]`.
+    ///   - targets: class indices `[batch]` / `[batch, time]` (cross-entropy) or values shaped like the output.
+    ///   - lengths: valid steps per sample, or `nil`.
+    /// - Throws: as `callAsFunction` and `TCNError.shapeMismatch` for mis-shaped targets.
+    public func loss(_ x: Tensor, targets: Tensor, lengths: [Int]? = nil) throws -> Float {
+        var copy = self
+        var random = TCNRandom(seed: 0)
+        let (out, cache) = try copy.forward(x, lengths: lengths, training: false, random: &random)
+        let valid = validSteps(batch: x.shape[0], time: x.shape[2], lengths: cache.lengths)
+        return try configuration.head.loss.evaluate(
+            output: out, targets: targets, validSteps: valid, huberDelta: configuration.head.huberDelta
+        ).loss
+    }
+
+    /// One training forward + backward pass: the loss and the gradient of every parameter (`state_dict` keys).
+    ///
+    /// Batch norms update their running statistics (so `self` changes); dropout draws from `random`.
+    /// - Parameter training: `false` runs the pass in evaluation mode (for gradient checks).
+    /// - Throws: as `loss(_:targets:lengths:)`.
+    public mutating func lossAndGradients(
+        _ x: Tensor, targets: Tensor, lengths: [Int]? = nil, training: Bool = true, random: inout TCNRandom
+    ) throws -> (loss: Float, gradients: TensorDictionary) {
+        let (out, cache) = try forward(x, lengths: lengths, training: training, random: &random)
+        let valid = validSteps(batch: x.shape[0], time: x.shape[2], lengths: cache.lengths)
+        let (loss, dOut) = try configuration.head.loss.evaluate(
+            output: out, targets: targets, validSteps: valid, huberDelta: configuration.head.huberDelta)
+        return (loss, backward(dOut, cache: cache))
+    }
+
+    /// Backpropagates `dOutput` (shaped as the output) through the head and backbone.
+    public func backward(_ dOutput: Tensor, cache: ForwardCache) -> TensorDictionary {
+        var gradients = TensorDictionary()
+        let dPooled = linear.backward(dOutput, cache: cache.head, prefix: "linear.", gradients: &gradients)
+        let h = cache.features
+        let (batch, channels, time) = (h.shape[0], h.shape[1], h.shape[2])
+        var dH: Tensor
+        switch configuration.head.kind {
+        case .perStep: dH = dPooled
+        case .lastStep:
+            dH = Tensor(zeros: h.shape)
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    dH.data[(b * channels + c) * time + cache.lengths[b] - 1] = dPooled.data[b * channels + c]
+                }
+            }
+        case .meanPool:
+            dH = Tensor(zeros: h.shape)
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    let g = dPooled.data[b * channels + c] / Float(cache.lengths[b])
+                    for t in 0..<cache.lengths[b] { dH.data[(b * channels + c) * time + t] = g }
+                }
+            }
+        }
+        var dBlockOutputs = [Tensor?](repeating: nil, count: blocks.count)
+        if let skipSum = cache.skipSum {
+            let dSum = finalActivation.backward(dH, input: skipSum, output: h)
+            for i in blocks.indices {
+                if let projection = skipProjections[i], let sc = cache.skipCaches[i] {
+                    dBlockOutputs[i] = projection.backward(
+                        dSum, cache: sc, prefix: "downsample_skip_connection.\(i).", gradients: &gradients)
+                } else {
+                    dBlockOutputs[i] = dSum
+                }
+            }
+        } else {
+            dBlockOutputs[blocks.count - 1] = dH
+        }
+        var g: Tensor?
+        for i in blocks.indices.reversed() {
+            var dy = dBlockOutputs[i] ?? Tensor(zeros: cache.blockOutputs[i].shape)
+            if let g { dy.add(g) }
+            g = blocks[i].backward(dy, cache: cache.blocks[i], prefix: "network.\(i).", gradients: &gradients)
+        }
+        return gradients
+    }
+
+    // MARK: Parameters
+
+    /// Every trainable parameter, keyed as the PyTorch `state_dict`.
+    public var parameters: TensorDictionary {
+        var d = TensorDictionary()
+        for (i, block) in blocks.enumerated() { block.namedParameters(prefix: "network.\(i).", into: &d) }
+        for (i, p) in skipProjections.enumerated() {
+            p?.namedParameters(prefix: "downsample_skip_connection.\(i).", into: &d)
+        }
+        d["linear.weight"] = linear.weight
+        d["linear.bias"] = linear.bias
+        return d
+    }
+
+    /// Non-trainable state (batch-norm running statistics, `num_batches_tracked`), keyed as the `state_dict`.
+    public var buffers: TensorDictionary {
+        var d = TensorDictionary()
+        for (i, block) in blocks.enumerated() { block.namedBuffers(prefix: "network.\(i).", into: &d) }
+        return d
+    }
+
+    /// Parameters and buffers: the full `state_dict`.
+    public var stateDict: TensorDictionary { parameters.merging(buffers) { a, _ in a } }
+
+    /// Replaces parameters and buffers from a `state_dict`, checking keys and shapes.
+    ///
+    /// Keys `network.{i}.net.*` (locuslab/TCN's `nn.Sequential` aliases of `conv1`/`conv2`) are ignored.
+    /// - Parameters:
+    ///   - stateDict: tensors keyed as `stateDict`.
+    ///   - source: names the file in errors.
+    ///   - strict: when `true` (default) every key must be present and no other key may appear.
+    /// - Throws: `TCNError.missingKey`, `TCNError.unexpectedKey`, `TCNError.keyShapeMismatch`.
+    public mutating func load(stateDict: TensorDictionary, source: String = "state_dict", strict: Bool = true) throws {
+        let expected = self.stateDict
+        for key in expected.keys.sorted() {
+            guard let tensor = stateDict[key] else {
+                if strict { throw TCNError.missingKey(path: source, key: key) }
+                continue
+            }
+            let want = expected[key]?.shape ?? []
+            guard tensor.shape == want else {
+                throw TCNError.keyShapeMismatch(path: source, key: key, expected: want, actual: tensor.shape)
+            }
+        }
+        if strict {
+            for key in stateDict.keys.sorted() where expected[key] == nil && !Self.isAlias(key) {
+                throw TCNError.unexpectedKey(path: source, key: key)
+            }
+        }
+        update(from: stateDict)
+    }
+
+    /// Replaces parameters/buffers present in `d` (no checks; shapes must already match).
+    mutating func update(from d: TensorDictionary) {
+        for i in blocks.indices { blocks[i].update(from: d, prefix: "network.\(i).") }
+        for i in skipProjections.indices {
+            skipProjections[i]?.update(from: d, prefix: "downsample_skip_connection.\(i).")
+        }
+        if let w = d["linear.weight"] { linear.weight = w }
+        if let b = d["linear.bias"] { linear.bias = b }
+    }
+
+    /// locuslab/TCN registers `conv1`/`conv2` a second time inside `net` (`network.0.net.0.weight_g`).
+    static func isAlias(_ key: String) -> Bool {
+        let parts = key.split(separator: ".")
+        return parts.count > 3 && parts[0] == "network" && parts[2] == "net"
+    }
+}

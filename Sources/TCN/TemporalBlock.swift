@@ -1,0 +1,189 @@
+/// A residual temporal block over `[batch, channels, time]`, as locuslab/TCN's `TemporalBlock` and
+/// pytorch-tcn's block:
+///
+/// ```
+/// h1 = dropout(act(norm1(conv1(x))))          conv1: in → out, kernel k, dilation d
+/// h2 = dropout(act(norm2(conv2(h1))))         conv2: out → out, kernel k, dilation d
+/// y  = finalAct(h2 + (downsample(x) or x))    downsample: 1×1 conv when in ≠ out
+/// ```
+/// With `.weightNorm` the convolutions are weight-normalised and `norm1`/`norm2` are absent; with
+/// `.batchNorm`/`.layerNorm` they are `norm1`/`norm2` in the `state_dict`.
+public struct TemporalBlock: Sendable, Equatable {
+    /// The block's first convolution (`conv1`).
+    public var conv1: Conv1d
+    /// The block's second convolution (`conv2`).
+    public var conv2: Conv1d
+    /// The 1×1 residual projection (`downsample`) when input and output widths differ.
+    public var downsample: Conv1d?
+    /// Batch norms after each convolution (`norm1`, `norm2`) with `.batchNorm`.
+    public var batchNorms: [BatchNorm1d]
+    /// Layer norms after each convolution (`norm1`, `norm2`) with `.layerNorm`.
+    public var layerNorms: [LayerNormChannels]
+    /// The activation after each normalised convolution.
+    public let activation: Activation
+    /// The activation after the residual add.
+    public let finalActivation: Activation
+    /// Dropout after each activation.
+    public let dropout: Dropout
+
+    /// Creates a seeded block.
+    ///
+    /// - Throws: `TCNError.invalidParameter` for a size < 1 or a dropout outside `[0, 1)`.
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, dilation: Int, padding: ConvolutionPadding,
+        normalization: Normalization, activation: Activation, finalActivation: Activation, dropout: Dropout,
+        initialization: WeightInitialization, random: inout TCNRandom
+    ) throws {
+        let weightNorm = normalization == .weightNorm
+        conv1 = try Conv1d(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+            dilation: dilation, padding: padding, weightNormalized: weightNorm, initialization: initialization,
+            random: &random)
+        conv2 = try Conv1d(
+            inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+            dilation: dilation, padding: padding, weightNormalized: weightNorm, initialization: initialization,
+            random: &random)
+        downsample =
+            inputChannels == outputChannels
+            ? nil
+            : try Conv1d(
+                inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
+                initialization: initialization, random: &random)
+        batchNorms =
+            normalization == .batchNorm ? try (0..<2).map { _ in try BatchNorm1d(channels: outputChannels) } : []
+        layerNorms =
+            normalization == .layerNorm ? try (0..<2).map { _ in try LayerNormChannels(channels: outputChannels) } : []
+        self.activation = activation
+        self.finalActivation = finalActivation
+        self.dropout = dropout
+    }
+
+    /// What the backward pass needs from one sub-layer stage.
+    struct StageCache {
+        var conv: Conv1d.Cache
+        var batchNorm: BatchNorm1d.Cache?
+        var layerNorm: LayerNormChannels.Cache?
+        var preActivation: Tensor
+        var activated: Tensor
+        var mask: [Float]?
+    }
+
+    /// What the backward pass needs from the whole block.
+    struct Cache {
+        var stages: [StageCache]
+        var downsample: Conv1d.Cache?
+        var sum: Tensor
+        var output: Tensor
+    }
+
+    /// conv → norm → act → dropout for stage `s` (0 or 1).
+    private mutating func stage(
+        _ s: Int, _ x: Tensor, training: Bool, random: inout TCNRandom
+    ) throws -> (Tensor, StageCache) {
+        let (c, convCache) = try (s == 0 ? conv1 : conv2).forward(x)
+        var normalized = c
+        var bnCache: BatchNorm1d.Cache?
+        var lnCache: LayerNormChannels.Cache?
+        if !batchNorms.isEmpty {
+            (normalized, bnCache) = try batchNorms[s].forward(c, training: training)
+        } else if !layerNorms.isEmpty {
+            (normalized, lnCache) = try layerNorms[s].forward(c)
+        }
+        let activated = activation(normalized)
+        let mask = dropout.mask(for: activated.shape, training: training, random: &random)
+        let out = mask.map { activated.multiplied(by: $0) } ?? activated
+        return (
+            out,
+            StageCache(
+                conv: convCache, batchNorm: bnCache, layerNorm: lnCache, preActivation: normalized,
+                activated: activated, mask: mask)
+        )
+    }
+
+    /// The forward pass; in training, batch norms update their running statistics and dropout draws masks.
+    mutating func forward(_ x: Tensor, training: Bool, random: inout TCNRandom) throws -> (Tensor, Cache) {
+        let (h1, c1) = try stage(0, x, training: training, random: &random)
+        let (h2, c2) = try stage(1, h1, training: training, random: &random)
+        var sum = h2
+        var downCache: Conv1d.Cache?
+        if let downsample {
+            let (r, cache) = try downsample.forward(x)
+            sum.add(r)
+            downCache = cache
+        } else {
+            sum.add(x)
+        }
+        let y = finalActivation(sum)
+        return (y, Cache(stages: [c1, c2], downsample: downCache, sum: sum, output: y))
+    }
+
+    /// Adds every parameter gradient under `prefix` and returns the input gradient.
+    func backward(_ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary) -> Tensor {
+        let dSum = finalActivation.backward(dy, input: cache.sum, output: cache.output)
+        var g = dSum
+        for s in [1, 0] {
+            let st = cache.stages[s]
+            if let mask = st.mask { g = g.multiplied(by: mask) }
+            g = activation.backward(g, input: st.preActivation, output: st.activated)
+            let name = "norm\(s + 1)."
+            if let bn = st.batchNorm {
+                g = batchNorms[s].backward(g, cache: bn, prefix: prefix + name, gradients: &gradients)
+            } else if let ln = st.layerNorm {
+                g = layerNorms[s].backward(g, cache: ln, prefix: prefix + name, gradients: &gradients)
+            }
+            g = (s == 0 ? conv1 : conv2).backward(
+                g, cache: st.conv, prefix: prefix + "conv\(s + 1).", gradients: &gradients)
+        }
+        if let downsample, let dc = cache.downsample {
+            g.add(downsample.backward(dSum, cache: dc, prefix: prefix + "downsample.", gradients: &gradients))
+        } else {
+            g.add(dSum)
+        }
+        return g
+    }
+
+    /// Parameters (`conv1.*`, `conv2.*`, `downsample.*`, `norm1.weight`, …) under `prefix`.
+    func namedParameters(prefix: String, into d: inout TensorDictionary) {
+        conv1.namedParameters(prefix: prefix + "conv1.", into: &d)
+        conv2.namedParameters(prefix: prefix + "conv2.", into: &d)
+        downsample?.namedParameters(prefix: prefix + "downsample.", into: &d)
+        for (s, bn) in batchNorms.enumerated() {
+            d[prefix + "norm\(s + 1).weight"] = bn.weight
+            d[prefix + "norm\(s + 1).bias"] = bn.bias
+        }
+        for (s, ln) in layerNorms.enumerated() {
+            d[prefix + "norm\(s + 1).weight"] = ln.weight
+            d[prefix + "norm\(s + 1).bias"] = ln.bias
+        }
+    }
+
+    /// Buffers (`norm1.running_mean`, `norm1.running_var`, `norm1.num_batches_tracked`, …) under `prefix`.
+    func namedBuffers(prefix: String, into d: inout TensorDictionary) {
+        for (s, bn) in batchNorms.enumerated() {
+            d[prefix + "norm\(s + 1).running_mean"] = bn.runningMean
+            d[prefix + "norm\(s + 1).running_var"] = bn.runningVariance
+            d[prefix + "norm\(s + 1).num_batches_tracked"] = Tensor(
+                uncheckedShape: [], data: [Float(bn.batchesTracked)])
+        }
+    }
+
+    /// Replaces parameters and buffers found under `prefix`.
+    mutating func update(from d: TensorDictionary, prefix: String) {
+        conv1.update(from: d, prefix: prefix + "conv1.")
+        conv2.update(from: d, prefix: prefix + "conv2.")
+        downsample?.update(from: d, prefix: prefix + "downsample.")
+        for s in batchNorms.indices {
+            let p = prefix + "norm\(s + 1)."
+            if let v = d[p + "weight"] { batchNorms[s].weight = v }
+            if let v = d[p + "bias"] { batchNorms[s].bias = v }
+            if let v = d[p + "running_mean"] { batchNorms[s].runningMean = v }
+            if let v = d[p + "running_var"] { batchNorms[s].runningVariance = v }
+            if let v = d[p + "num_batches_tracked"]?.data.first { batchNorms[s].batchesTracked = Int(v) }
+        }
+        for s in layerNorms.indices {
+            let p = prefix + "norm\(s + 1)."
+            if let v = d[p + "weight"] { layerNorms[s].weight = v }
+            if let v = d[p + "bias"] { layerNorms[s].bias = v }
+        }
+    }
+}

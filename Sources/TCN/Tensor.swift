@@ -1,0 +1,83 @@
+/// A dense, contiguous, row-major Float32 array with a shape.
+///
+/// Activations use the layout `[batch, channels, time]` throughout the TCN module (as `torch.nn.Conv1d`);
+/// convolution weights are `[out, in, kernel]`, linear weights `[out, in]`, biases `[out]`.
+/// The element at `[b, c, t]` of a `[B, C, T]` tensor is `data[(b * C + c) * T + t]`.
+public struct Tensor: Sendable, Equatable {
+    /// The extent of each dimension; the product equals `data.count`.
+    public private(set) var shape: [Int]
+    /// The elements, row-major (last dimension fastest).
+    public var data: [Float]
+
+    /// Creates a tensor from row-major elements.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` when `data.count` is not the product of `shape` or a dimension is
+    ///   negative.
+    public init(shape: [Int], data: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == data.count else {
+            throw TCNError.shapeMismatch(name: "tensor data", expected: shape, actual: [data.count])
+        }
+        self.shape = shape
+        self.data = data
+    }
+
+    /// Creates a tensor filled with `value` (default zero).
+    public init(zeros shape: [Int], value: Float = 0) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.data = [Float](repeating: value, count: shape.reduce(1, *))
+    }
+
+    /// Internal unchecked initialiser for results whose shape is right by construction.
+    init(uncheckedShape shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not hold \(data.count) elements")
+        self.shape = shape
+        self.data = data
+    }
+
+    /// The number of elements.
+    public var count: Int { data.count }
+
+    /// A copy with a new shape of the same element count.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` when the counts differ.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        try Tensor(shape: newShape, data: data)
+    }
+
+    /// Checks that this tensor is `[batch, channels, time]` with the given channel count; returns `(B, C, T)`.
+    func batchChannelsTime(name: String, channels: Int) throws -> (Int, Int, Int) {
+        guard shape.count == 3, shape[1] == channels else {
+            throw TCNError.shapeMismatch(
+                name: name, expected: [shape.first ?? -1, channels, shape.last ?? -1], actual: shape)
+        }
+        return (shape[0], shape[1], shape[2])
+    }
+}
+
+/// Named tensors keyed as in a PyTorch `state_dict` (`network.0.conv1.weight_v`), used for parameters,
+/// gradients, buffers and optimiser state.
+public typealias TensorDictionary = [String: Tensor]
+
+extension Tensor {
+    /// `self += other` element-wise (shapes must match; internal invariant).
+    mutating func add(_ other: Tensor) {
+        precondition(shape == other.shape, "add: \(shape) vs \(other.shape)")
+        data.withUnsafeMutableBufferPointer { d in
+            other.data.withUnsafeBufferPointer { o in
+                for i in 0..<d.count { d[i] += o[i] }
+            }
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == Tensor {
+    /// Adds `gradient` to the entry `key`, creating it when absent.
+    mutating func accumulate(_ key: String, _ gradient: Tensor) {
+        if self[key] == nil {
+            self[key] = gradient
+        } else {
+            self[key]?.add(gradient)
+        }
+    }
+}
