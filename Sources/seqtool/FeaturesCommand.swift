@@ -79,13 +79,17 @@ struct Features: ParsableCommand {
     @Option(help: "Lowest mel filter frequency in Hz (librosa fmin, Kaldi low_freq).")
     var fmin: Double?
 
-    @Option(help: "Highest mel filter frequency in Hz (librosa fmax, Kaldi high_freq); default the Nyquist rate.")
+    @Option(
+        help: """
+            Highest mel filter frequency in Hz (librosa fmax, Kaldi high_freq); default the Nyquist frequency. \
+            Kaldi presets take a value ≤ 0 as an offset below Nyquist, as Kaldi's --high-freq=-400 does.
+            """)
     var fmax: Double?
 
     @Option(help: "Accept only files at this rate in Hz (default: each file is analysed at its own rate).")
     var sampleRate: Double?
 
-    @Option(help: "Files processed in parallel (default: all cores).")
+    @Option(help: "Files (with --from-crop: groups of 32 windows) processed in parallel (default: all cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "On a file that cannot be read or analysed: fail (stop, exit 1) or skip (report it and go on).")
@@ -206,7 +210,7 @@ struct FeatureOverrides: Equatable {
     /// next power of two of the frame; psf: 512, and its power-spectrum scale `1 / n_fft` follows).
     ///
     /// - Throws: `ValidationError` for a size ≤ 0, `--n-fft` below the window, `--n-mfcc` without a cepstrum or
-    ///   above the mel bands, `--fmin` < 0 or `--fmax` ≤ `--fmin`.
+    ///   above the mel bands, `--fmin` < 0 or `--fmax` ≤ `--fmin` (except a Kaldi offset `--fmax` ≤ 0).
     func apply(to preset: FeaturePreset) throws -> FeatureOptions {
         for (flag, value) in [("--n-mels", nMels), ("--n-fft", nFFT), ("--hop", hop), ("--win-length", winLength)] {
             if let value, value <= 0 { throw ValidationError("\(flag) must be ≥ 1, got \(value)") }
@@ -248,7 +252,8 @@ struct FeatureOverrides: Equatable {
         }
         if let fmax {
             let low = options.mel?.minHz ?? 0
-            guard fmax > low, fmax.isFinite else {
+            let kaldiOffset = options.mel?.triangles == .kaldi && fmax <= 0
+            guard fmax > low || kaldiOffset, fmax.isFinite else {
                 throw ValidationError("--fmax \(fmax) Hz must be above --fmin \(low) Hz")
             }
             options.mel?.maxHz = fmax

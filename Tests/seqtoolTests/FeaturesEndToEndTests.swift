@@ -135,6 +135,13 @@ import Testing
         ])
         #expect(rate.status == 1 && rate.stderr.contains("sample rate 8000 Hz, but --sample-rate is 16000 Hz"))
         #expect(filesBelow(out) == ["features.json"])
+        let matching = try runSeqtool([
+            "features", "Samples/digits/one/ava_0.wav", "--preset", "kaldi", "--sample-rate", "8000", "--out",
+            out.path,
+        ])
+        #expect(matching.status == 0 && filesBelow(out) == ["ava_0.npy", "features.json"], "\(matching.stderr)")
+        let recorded = try #require(try readDocument(out)["options"] as? [String: Any])
+        #expect(recorded["sample_rate"] as? Double == 8000)
     }
 
     @Test func resumeKeepsFinishedOutputs() throws {

@@ -44,6 +44,14 @@ import Testing
         #expect(exact.cepstrum?.count == 20 && exact.cepstrum?.lifter == .kaldi(22) && exact.dims == 20)
     }
 
+    @Test func kaldiTakesANonPositiveFmaxAsAnOffsetFromNyquist() throws {
+        let options = try Features.parse(["a.wav", "--out", "o", "--preset", "kaldi", "--fmax=-400"]).featureOptions()
+        #expect(options.mel?.maxHz == -400)
+        #expect(throws: (any Error).self) {
+            try Features.parse(["a.wav", "--out", "o", "--preset", "librosa", "--fmax=-400"])
+        }
+    }
+
     @Test func psfScalesItsPowerSpectrumByTheFFTSize() throws {
         let options = try Features.parse(["a.wav", "--out", "o", "--preset", "psf", "--n-fft", "1024"])
             .featureOptions()
