@@ -34,7 +34,7 @@ import Testing
             let array = try NPY.read(path: out.appendingPathComponent(name).path)
             let shape = signal.channels == 1 ? [expected.frames, options.dims] : [2, expected.frames, options.dims]
             #expect(array.shape == shape, "\(source)")
-            assertClose(array.values, expected.values, rtol: 0, atol: 0, "\(source)")
+            assertClose(array.values, expected.values, rtol: blasRtol, atol: blasAtol, "\(source)")
             shapes[name] = shape
         }
         let document = try readDocument(out)
@@ -77,7 +77,7 @@ import Testing
         let expected = try FeatureExtractor(options: options)(try AudioFile.read(path: "Samples/digits/one/ava_0.wav"))
         let array = try NPY.read(path: out.appendingPathComponent("ava_0.npy").path)
         #expect(array.shape == [expected.frames, 13])
-        assertClose(array.values, expected.values, rtol: 0, atol: 0)
+        assertClose(array.values, expected.values, rtol: blasRtol, atol: blasAtol)
     }
 
     @Test func badPresetExits64() throws {
@@ -206,7 +206,7 @@ import Testing
                     samples: Array(windows.values[(w * 2000)..<((w + 1) * 2000)]), channels: 1
                 ).values
             }
-            assertClose(features.values, expected, rtol: 0, atol: 0, shard)
+            assertClose(features.values, expected, rtol: blasRtol, atol: blasAtol, shard)
         }
         let document = try readDocument(out)
         #expect(document["mode"] as? String == "crop")
@@ -241,9 +241,15 @@ import Testing
         #expect(features.shape == [12, 2, 200, 80] && windows.shape == [12, 2, 32000])
         let extractor = try FeatureExtractor(options: .whisper)
         let last = try extractor.features(samples: Array(windows.values[(11 * 64000)...]), channels: 2)
-        assertClose(features.values[(11 * 2 * 200 * 80)...], last.values, rtol: 0, atol: 0)
+        assertClose(features.values[(11 * 2 * 200 * 80)...], last.values, rtol: blasRtol, atol: blasAtol)
     }
 }
+
+/// The binary and `FeatureExtractor` in this process run the same code, but OpenBLAS splits `sgemm` (mel bank, DCT)
+/// by the threads it may use at that moment, which changes the last bits of a few sums when tests run in parallel:
+/// values agree to float32 rounding of the projection, not bit for bit.
+private let blasRtol = 1e-5
+private let blasAtol = 1e-4
 
 /// `features.json` of an output folder as a dictionary.
 private func readDocument(_ out: URL) throws -> [String: Any] {
