@@ -100,7 +100,12 @@ struct FeaturesJob: Sendable {
         // Mono: [frames, dims]; multichannel: [channels, frames, dims].
         let rowShape = signal.channels == 1 ? [features.dims] : [features.frames, features.dims]
         let writer = try NPYStreamWriter(path: url.path, rowShape: rowShape, durability: .renameOnly)
-        try writer.append(rows: features.values)
+        if features.frames == 0 && signal.channels > 1 {
+            // Rows of zero values (a file shorter than one frame) are counted one by one: [channels, 0, dims].
+            for _ in 0..<signal.channels { try writer.append([]) }
+        } else {
+            try writer.append(rows: features.values)
+        }
         try writer.finish()
         return FeatureOutput(
             source: file.path, output: url.lastPathComponent, sampleRate: signal.sampleRate,
@@ -194,7 +199,7 @@ struct FeaturesJob: Sendable {
                     throw FeaturesFailure(message: "row \(row): \(error)")
                 }
             }
-            return (values: values, frames: frames)
+            return (values: values, frames: frames, rows: rows.count)
         }
         // The shape of an empty array comes from a silent window at the first rate.
         let silentFrames = {
@@ -208,6 +213,9 @@ struct FeaturesJob: Sendable {
         let writer = try NPYStreamWriter(path: url.path, rowShape: rowShape, durability: .renameOnly)
         for result in results {
             switch result {
+            case .success(let chunk)? where writer.rowLength == 0:
+                // Windows shorter than one frame: [windows, 0, dims] needs its rows counted one by one.
+                for _ in 0..<chunk.rows { try writer.append([]) }
             case .success(let chunk)?: try writer.append(rows: chunk.values)
             case .failure(let error)?: throw error
             case nil: break  // not started after another task failed; that failure is thrown above

@@ -80,6 +80,35 @@ import Testing
         assertClose(array.values, expected.values, rtol: blasRtol, atol: blasAtol)
     }
 
+    @Test func filesShorterThanOneFrameGiveEmptyFrameAxes() throws {
+        let input = try TestPaths.temporaryDirectory("features-in")
+        let out = try TestPaths.temporaryDirectory("features-out")
+        defer {
+            try? FileManager.default.removeItem(at: input)
+            try? FileManager.default.removeItem(at: out)
+        }
+        let clips: [(name: String, channels: Int, frames: Int)] = [
+            ("one", 1, 1), ("short", 1, 399), ("stereo", 2, 100),
+        ]
+        for clip in clips {
+            let samples = (0..<(clip.channels * clip.frames)).map { Float($0 % 7) / 10 }
+            try AudioFile.write(
+                try Signal(samples: samples, channels: clip.channels, sampleRate: 16000),
+                to: input.appendingPathComponent(clip.name + ".wav").path, sampleFormat: .float32)
+        }
+        // Kaldi frames are valid-only (400 samples): none of these files holds one.
+        let result = try runSeqtool(["features", input.path, "--preset", "kaldi", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try NPY.read(path: out.appendingPathComponent("one.npy").path).shape == [0, 23])
+        #expect(try NPY.read(path: out.appendingPathComponent("short.npy").path).shape == [0, 23])
+        #expect(try NPY.read(path: out.appendingPathComponent("stereo.npy").path).shape == [2, 0, 23])
+        // Centred frames exist for any length: librosa gives 1 + n / 512 frames.
+        let centred = try runSeqtool(["features", input.path, "--preset", "librosa", "--out", out.path])
+        #expect(centred.status == 0, "\(centred.stderr)")
+        #expect(try NPY.read(path: out.appendingPathComponent("one.npy").path).shape == [1, 128])
+        #expect(try NPY.read(path: out.appendingPathComponent("stereo.npy").path).shape == [2, 1, 128])
+    }
+
     @Test func badPresetExits64() throws {
         let result = try runSeqtool(["features", "Samples/digits/one", "--preset", "mfcc", "--out", "/tmp/never"])
         #expect(result.status == 64)
@@ -217,6 +246,13 @@ import Testing
             "features", "--from-crop", crop.path, "--preset", "kaldi", "--out", out.path,
         ])
         #expect(again.status == 0 && again.stderr.contains("2 already done"), "\(again.stderr)")
+        // 2000-sample windows hold no 4000-sample Kaldi frame: [windows, 0, 23].
+        let tooShort = try runSeqtool([
+            "features", "--from-crop", crop.path, "--preset", "kaldi", "--win-length", "4000", "--out", out.path,
+        ])
+        #expect(tooShort.status == 0, "\(tooShort.stderr)")
+        let windows = try NPY.readHeader(path: crop.appendingPathComponent("arrays/shard-00000.npy").path).shape[0]
+        #expect(try NPY.read(path: out.appendingPathComponent("shard-00000.npy").path).shape == [windows, 0, 23])
     }
 
     @Test func fromCropKeepsChannelsOfMultichannelWindows() throws {
