@@ -173,7 +173,7 @@ struct FeaturesJob: Sendable {
             }
             return rate
         }
-        let seconds = zip(rates, 0..<array.rowCount).reduce(0) { $0 + Double(length) / $1.0 }
+        let seconds = rates.reduce(0) { $0 + Double(length) / $1 }
         if keep, FileManager.default.fileExists(atPath: url.path) {
             let shape = try NPY.readHeader(path: url.path).shape
             for _ in 0..<array.rowCount { progress.advance() }
@@ -201,24 +201,28 @@ struct FeaturesJob: Sendable {
             }
             return (values: values, frames: frames, rows: rows.count)
         }
-        // The shape of an empty array comes from a silent window at the first rate.
-        let silentFrames = {
-            try self.extractors.extractor(sampleRate: rates.first ?? self.options.sampleRate)
-                .features(samples: [Float](repeating: 0, count: channels * length), channels: channels).frames
+        var chunks: [(values: [Float], frames: Int, rows: Int)] = []
+        for result in results {
+            switch result {
+            case .success(let chunk)?: chunks.append(chunk)
+            case .failure(let error)?: throw error
+            case nil: break  // not started because an earlier task failed, which was thrown above
+            }
         }
-        var frames = 0
-        if case .success(let first)?? = results.first { frames = first.frames } else { frames = try silentFrames() }
+        // An empty array takes its frame count from a silent window at the first rate.
+        let frames =
+            try chunks.first?.frames
+            ?? extractors.extractor(sampleRate: rates.first ?? options.sampleRate)
+            .features(samples: [Float](repeating: 0, count: channels * length), channels: channels).frames
         let dims = options.dims
         let rowShape = channels == 1 ? [frames, dims] : [channels, frames, dims]
         let writer = try NPYStreamWriter(path: url.path, rowShape: rowShape, durability: .renameOnly)
-        for result in results {
-            switch result {
-            case .success(let chunk)? where writer.rowLength == 0:
+        for chunk in chunks {
+            if writer.rowLength == 0 {
                 // Windows shorter than one frame: [windows, 0, dims] needs its rows counted one by one.
                 for _ in 0..<chunk.rows { try writer.append([]) }
-            case .success(let chunk)?: try writer.append(rows: chunk.values)
-            case .failure(let error)?: throw error
-            case nil: break  // not started after another task failed; that failure is thrown above
+            } else {
+                try writer.append(rows: chunk.values)
             }
         }
         try writer.finish()

@@ -255,6 +255,35 @@ import Testing
         #expect(try NPY.read(path: out.appendingPathComponent("shard-00000.npy").path).shape == [windows, 0, 23])
     }
 
+    @Test func fromCropFailsOnANaNWindowNamingItsRow() throws {
+        let crop = try TestPaths.temporaryDirectory("crop-out")
+        let out = try TestPaths.temporaryDirectory("features-out")
+        defer {
+            try? FileManager.default.removeItem(at: crop)
+            try? FileManager.default.removeItem(at: out)
+        }
+        try FileManager.default.createDirectory(
+            at: crop.appendingPathComponent("arrays"), withIntermediateDirectories: true)
+        var values = (0..<(3 * 800)).map { Float($0 % 13) / 13 }
+        values[800 + 17] = .nan
+        try NPY.write(
+            try NPYArray(shape: [3, 1, 800], values: values),
+            to: crop.appendingPathComponent("arrays/s.npy").path)
+        let rows = (0..<3).map { "arrays/s.npy,\($0),x.wav,,0,\($0 * 800),0,0,0,0,8000" }
+        try Data(([CropJob.manifestHeader] + rows).joined(separator: "\n").utf8).write(
+            to: crop.appendingPathComponent("manifest.csv"))
+        let failed = try runSeqtool(["features", "--from-crop", crop.path, "--preset", "kaldi", "--out", out.path])
+        #expect(failed.status == 1)
+        #expect(
+            failed.stderr.contains("row 1") && failed.stderr.contains("invalid input value nan"), "\(failed.stderr)")
+        #expect(filesBelow(out) == ["features.json"])
+        let skipped = try runSeqtool([
+            "features", "--from-crop", crop.path, "--preset", "kaldi", "--out", out.path, "--on-error", "skip",
+        ])
+        #expect(skipped.status == 0 && skipped.stderr.contains("1 failed"), "\(skipped.stderr)")
+        #expect(filesBelow(out) == ["features.json"])
+    }
+
     @Test func fromCropKeepsChannelsOfMultichannelWindows() throws {
         let crop = try TestPaths.temporaryDirectory("crop-out")
         let out = try TestPaths.temporaryDirectory("features-out")
