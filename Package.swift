@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "WindowingTests", dependencies: ["Windowing", "TestSupport"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "TestSupport"]),
         .testTarget(name: "TCNTests", dependencies: ["TCN", "TestSupport"]),
-        .testTarget(name: "seqtoolTests", dependencies: ["seqtool", "AudioIO", "Windowing", "TestSupport"]),
+        .testTarget(
+            name: "seqtoolTests", dependencies: ["seqtool", "AudioIO", "Windowing", "Spectral", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
