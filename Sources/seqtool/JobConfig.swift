@@ -93,7 +93,9 @@ struct JobConfig: Decodable, Equatable, Sendable {
             guard data.train != nil, data.test != nil else {
                 throw bad("data.train", "absent", "data.kind \"uea\" needs train and test .ts files")
             }
-            guard split.by == .given else { throw bad("split.by", split.by.rawValue, "UEA files come split: use \"given\"") }
+            guard split.by == .given else {
+                throw bad("split.by", split.by.rawValue, "UEA files come split: use \"given\"")
+            }
         case .sensor:
             guard let files = data.files, !files.isEmpty else {
                 throw bad("data.files", "absent", "data.kind \"sensor\" needs CSV files")
@@ -106,7 +108,8 @@ struct JobConfig: Decodable, Equatable, Sendable {
             throw bad("split.groupRegex", "absent", "split.by \"group\" needs a groupRegex")
         }
         if training.earlyStoppingPatience != nil, split.validationFraction == 0 {
-            throw bad("training.earlyStoppingPatience", training.earlyStoppingPatience ?? 0,
+            throw bad(
+                "training.earlyStoppingPatience", training.earlyStoppingPatience ?? 0,
                 "early stopping needs validation data (split.validationFraction > 0)")
         }
         if window == nil, data.kind != .uea {
@@ -424,7 +427,8 @@ struct TrainingSpec: Decodable, Equatable, Sendable {
                 total: epochs)
         case .step: return .step(base: learningRate, stepSize: stepSize, gamma: gamma)
         case .onecycle:
-            return .oneCycle(maximum: learningRate, total: epochs, percentStart: 0.3, divFactor: 25, finalDivFactor: 1e4)
+            return .oneCycle(
+                maximum: learningRate, total: epochs, percentStart: 0.3, divFactor: 25, finalDivFactor: 1e4)
         }
     }
 }
