@@ -12,6 +12,6 @@ struct Seqtool: ParsableCommand {
             Run `seqtool help <command>` for each command's options.
             """,
         version: "0.1.0",
-        subcommands: [Info.self, Crop.self, Features.self, Train.self, Evaluate.self, Predict.self]
+        subcommands: [Info.self, Crop.self, FeaturesCommand.self, Train.self, Evaluate.self, Predict.self]
     )
 }

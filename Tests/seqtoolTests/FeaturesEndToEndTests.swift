@@ -34,7 +34,9 @@ import Testing
             let array = try NPY.read(path: out.appendingPathComponent(name).path)
             let shape = signal.channels == 1 ? [expected.frames, options.dims] : [2, expected.frames, options.dims]
             #expect(array.shape == shape, "\(source)")
-            assertClose(array.values, expected.values, rtol: 0, atol: 0, "\(source)")
+            // Not bit-exact: the mel and DCT GEMMs round differently when OpenBLAS runs on another number of
+            // threads, and the TCN tests switch this test process to one BLAS thread while the binary keeps its own.
+            assertClose(array.values, expected.values, rtol: 1e-5, atol: 1e-4, "\(source)")
             shapes[name] = shape
         }
         let document = try readDocument(out)
@@ -77,7 +79,7 @@ import Testing
         let expected = try FeatureExtractor(options: options)(try AudioFile.read(path: "Samples/digits/one/ava_0.wav"))
         let array = try NPY.read(path: out.appendingPathComponent("ava_0.npy").path)
         #expect(array.shape == [expected.frames, 13])
-        assertClose(array.values, expected.values, rtol: 0, atol: 0)
+        assertClose(array.values, expected.values, rtol: 1e-5, atol: 1e-4)  // BLAS threads: see filesEqualTheExtractor
     }
 
     @Test func badPresetExits64() throws {
@@ -199,7 +201,7 @@ import Testing
                     samples: Array(windows.values[(w * 2000)..<((w + 1) * 2000)]), channels: 1
                 ).values
             }
-            assertClose(features.values, expected, rtol: 0, atol: 0, shard)
+            assertClose(features.values, expected, rtol: 1e-5, atol: 1e-4, shard)  // BLAS threads, as above
         }
         let document = try readDocument(out)
         #expect(document["mode"] as? String == "crop")
@@ -234,7 +236,7 @@ import Testing
         #expect(features.shape == [12, 2, 200, 80] && windows.shape == [12, 2, 32000])
         let extractor = try FeatureExtractor(options: .whisper)
         let last = try extractor.features(samples: Array(windows.values[(11 * 64000)...]), channels: 2)
-        assertClose(features.values[(11 * 2 * 200 * 80)...], last.values, rtol: 0, atol: 0)
+        assertClose(features.values[(11 * 2 * 200 * 80)...], last.values, rtol: 1e-5, atol: 1e-4)  // as above
     }
 }
 
