@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Times `seqtool crop` against the Python peer (numpy + soundfile, crop_peer.py) on the FSDD development set:
-# 2,000 WAVs, 1 s windows, 50 % overlap, zero-padded tail, one .npy per file plus a manifest. Release build;
-# both are run REPEAT times in this same run with the same number of processes/threads, the best time of each
-# is reported with the ratio. Also checks that both produced the same windows.
+# 2,000 WAVs, 1 s windows, 50 % overlap, zero-padded tail, .npy arrays plus a manifest. Release build; both are
+# run REPEAT times in this same run, with JOBS workers each (seqtool threads, the peer a multiprocessing Pool) and
+# with one each; the best time of each is reported with the ratios. Also checks that both produced the same
+# windows.
 #   bash Benchmarks/crop/run.sh [JOBS] [REPEAT] [FILES_PER_SHARD]
 # seqtool writes shards of FILES_PER_SHARD files (default 256, its default); the peer one array per file as a
 # numpy script typically does. With FILES_PER_SHARD=1 both write one array per file.
@@ -36,16 +37,23 @@ time_it() {  # prints seconds of wall time for the command
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
 }
-ours=(); peer=()
+ours=(); peer=(); ours1=(); peer1=()
 for i in $(seq "$repeat"); do
     rm -rf "$work/ours" "$work/peer"
-    ours+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$jobs" --quiet --files-per-shard "$shard" \
-        --out "$work/ours")")
+    ours+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$jobs" --quiet \
+        --files-per-shard "$shard" --out "$work/ours")")
     peer+=("$(time_it "$venv/bin/python" Benchmarks/crop/crop_peer.py "$data" "$work/peer" --window 1 --overlap 0.5 \
         --jobs "$jobs")")
+    rm -rf "$work/ours1" "$work/peer1"
+    ours1+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs 1 --quiet \
+        --files-per-shard "$shard" --out "$work/ours1")")
+    peer1+=("$(time_it "$venv/bin/python" Benchmarks/crop/crop_peer.py "$data" "$work/peer1" --window 1 \
+        --overlap 0.5 --jobs 1)")
 done
 t_ours=$(printf '%s\n' "${ours[@]}" | best)
 t_peer=$(printf '%s\n' "${peer[@]}" | best)
+t_ours1=$(printf '%s\n' "${ours1[@]}" | best)
+t_peer1=$(printf '%s\n' "${peer1[@]}" | best)
 "$venv/bin/python" - "$work" <<'PY'
 import csv, os, sys
 import numpy as np
@@ -66,6 +74,8 @@ for name, rs in by_source.items():
         windows += 1
 print(f"outputs identical: 2000 files, {windows} windows in {len(arrays)} seqtool arrays")
 PY
-printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s jobs, %s files per shard, best of %s:\n' "$jobs" "$shard" "$repeat"
-printf '  seqtool      %.3f s\n  python peer  %.3f s\n  ratio        %.1fx faster\n' "$t_ours" "$t_peer" \
+printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s files per shard, best of %s:\n' "$shard" "$repeat"
+printf '  %s jobs: seqtool %.3f s, python peer (Pool(%s)) %.3f s: %.1fx\n' "$jobs" "$t_ours" "$jobs" "$t_peer" \
     "$(echo "$t_peer / $t_ours" | bc -l)"
+printf '  1 job:  seqtool %.3f s, python peer (one process) %.3f s: %.1fx\n' "$t_ours1" "$t_peer1" \
+    "$(echo "$t_peer1 / $t_ours1" | bc -l)"

@@ -5,8 +5,9 @@ import Spectral
 
 /// `seqtool features`: audio files (or the windows of a `seqtool crop` run) → log-mel / MFCC / fbank `.npy`
 /// arrays, plus `features.json`.
-struct Features: ParsableCommand {
+struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "features",
         abstract: "Compute log-mel, MFCC or Kaldi fbank features of audio files or cropped windows as .npy arrays.",
         discussion: """
             Each input file gives one float32 array <DIR>/<name>.npy (names as `seqtool crop` gives them: the \

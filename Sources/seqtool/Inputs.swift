@@ -73,19 +73,24 @@ enum InputExpander {
             regex = nil
         }
         let fm = FileManager.default
+        let cwd = fm.currentDirectoryPath
         for argument in arguments {
             var found: [(path: String, relative: String)] = []
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: argument, isDirectory: &isDirectory) {
                 if isDirectory.boolValue {
-                    let enumerator = fm.enumerator(atPath: argument)
-                    while let relative = enumerator?.nextObject() as? String {
-                        guard kind(of: relative) != nil else { continue }
-                        let full = (argument as NSString).appendingPathComponent(relative)
-                        var isDir: ObjCBool = false
-                        if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-                            found.append((full, relative))
-                        }
+                    // The file type comes from readdir (no stat per entry); names are relative to the argument.
+                    let root = URL(fileURLWithPath: argument, isDirectory: true)
+                    let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
+                    let enumerator = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+                    while let url = enumerator?.nextObject() as? URL {
+                        let full = url.path
+                        guard full.hasPrefix(base) else { continue }
+                        let relative = String(full.dropFirst(base.count))
+                        guard kind(of: relative) != nil,
+                            (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true
+                        else { continue }
+                        found.append(((argument as NSString).appendingPathComponent(relative), relative))
                     }
                     if found.isEmpty { throw InputError.noFiles(argument) }
                 } else {
@@ -99,7 +104,7 @@ enum InputExpander {
                 throw InputError.notFound(argument)
             }
             for (path, relative) in found.sorted(by: { $0.relative < $1.relative }) {
-                let key = URL(fileURLWithPath: path).standardizedFileURL.path
+                let key = ((path.hasPrefix("/") ? path : cwd + "/" + path) as NSString).standardizingPath
                 guard seen.insert(key).inserted else { continue }
                 // A file given directly whose extension we do not know is read as audio: libsndfile decides.
                 let fileKind = kind(of: path) ?? .audio

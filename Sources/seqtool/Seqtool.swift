@@ -7,10 +7,11 @@ struct Seqtool: ParsableCommand {
         commandName: "seqtool",
         abstract: "Cut audio and sensor streams into windows, compute features, train TCNs.",
         discussion: """
-            Stages: info (what is in a file) · crop (files → windows as .npy or WAV, with a manifest).
+            Stages: info (what is in a file) · crop (files → windows as .npy or WAV, with a manifest) · features \
+            (log-mel / MFCC per library preset) · train (a TCN from a config) · evaluate · predict.
             Run `seqtool help <command>` for each command's options.
             """,
         version: "0.1.0",
-        subcommands: [Info.self, Crop.self, Features.self]
+        subcommands: [Info.self, Crop.self, FeaturesCommand.self, Train.self, Evaluate.self, Predict.self]
     )
 }

@@ -16,13 +16,13 @@ import Testing
         ]
         #expect(FeaturePreset.allCases.count == expected.count)
         for (name, options) in expected {
-            let command = try Features.parse(["a.wav", "--out", "o", "--preset", name.uppercased()])
+            let command = try FeaturesCommand.parse(["a.wav", "--out", "o", "--preset", name.uppercased()])
             #expect(try command.featureOptions() == options, "\(name)")
         }
     }
 
     @Test func centredPresetsTakeNFFTAsTheFrame() throws {
-        let command = try Features.parse([
+        let command = try FeaturesCommand.parse([
             "a.wav", "--out", "o", "--preset", "librosa", "--n-fft", "1024", "--win-length", "800", "--hop", "256",
             "--n-mels", "64", "--fmin", "20", "--fmax", "4000",
         ])
@@ -34,10 +34,10 @@ import Testing
     }
 
     @Test func kaldiWindowsRoundTheFFTUpToAPowerOfTwo() throws {
-        let options = try Features.parse(["a.wav", "--out", "o", "--preset", "kaldi", "--win-length", "600"])
+        let options = try FeaturesCommand.parse(["a.wav", "--out", "o", "--preset", "kaldi", "--win-length", "600"])
             .featureOptions()
         #expect(options.frameLength == 600 && options.nFFT == 1024 && options.windowLength == nil)
-        let exact = try Features.parse([
+        let exact = try FeaturesCommand.parse([
             "a.wav", "--out", "o", "--preset", "kaldi-mfcc", "--win-length", "200", "--n-mfcc", "20", "--n-mels", "40",
         ]).featureOptions()
         #expect(exact.frameLength == 200 && exact.nFFT == 256)
@@ -45,15 +45,16 @@ import Testing
     }
 
     @Test func kaldiTakesANonPositiveFmaxAsAnOffsetFromNyquist() throws {
-        let options = try Features.parse(["a.wav", "--out", "o", "--preset", "kaldi", "--fmax=-400"]).featureOptions()
+        let options = try FeaturesCommand.parse(["a.wav", "--out", "o", "--preset", "kaldi", "--fmax=-400"])
+            .featureOptions()
         #expect(options.mel?.maxHz == -400)
         #expect(throws: (any Error).self) {
-            try Features.parse(["a.wav", "--out", "o", "--preset", "librosa", "--fmax=-400"])
+            try FeaturesCommand.parse(["a.wav", "--out", "o", "--preset", "librosa", "--fmax=-400"])
         }
     }
 
     @Test func psfScalesItsPowerSpectrumByTheFFTSize() throws {
-        let options = try Features.parse(["a.wav", "--out", "o", "--preset", "psf", "--n-fft", "1024"])
+        let options = try FeaturesCommand.parse(["a.wav", "--out", "o", "--preset", "psf", "--n-fft", "1024"])
             .featureOptions()
         #expect(options.nFFT == 1024 && options.frameLength == 400)
         #expect(options.spectrumScale == 1.0 / 1024)
@@ -76,20 +77,22 @@ import Testing
     ])
     func badFlagsAreValidationErrors(flags: [String], message: String) {
         do {
-            _ = try Features.parse(["a.wav", "--out", "o"] + flags)
+            _ = try FeaturesCommand.parse(["a.wav", "--out", "o"] + flags)
             Issue.record("\(flags) was accepted")
         } catch {
-            #expect(Features.exitCode(for: error) == .validationFailure, "\(flags)")
-            #expect(Features.message(for: error).contains(message), "\(Features.message(for: error))")
+            #expect(FeaturesCommand.exitCode(for: error) == .validationFailure, "\(flags)")
+            #expect(FeaturesCommand.message(for: error).contains(message), "\(FeaturesCommand.message(for: error))")
         }
     }
 
     @Test func inputsAndFromCropExcludeEachOther() {
-        #expect(throws: (any Error).self) { try Features.parse(["--out", "o", "--preset", "kaldi"]) }
+        #expect(throws: (any Error).self) { try FeaturesCommand.parse(["--out", "o", "--preset", "kaldi"]) }
         #expect(throws: (any Error).self) {
-            try Features.parse(["a.wav", "--from-crop", "c", "--out", "o", "--preset", "kaldi"])
+            try FeaturesCommand.parse(["a.wav", "--from-crop", "c", "--out", "o", "--preset", "kaldi"])
         }
-        #expect(throws: Never.self) { try Features.parse(["--from-crop", "c", "--out", "o", "--preset", "kaldi"]) }
+        #expect(throws: Never.self) {
+            try FeaturesCommand.parse(["--from-crop", "c", "--out", "o", "--preset", "kaldi"])
+        }
     }
 
     @Test func csvParserKeepsQuotedCommasQuotesAndNewlines() {
