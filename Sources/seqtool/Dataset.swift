@@ -140,8 +140,7 @@ enum Dataset {
             pool = try loadUEA(config.resolve(data.train ?? ""))
             givenTest = try loadUEA(config.resolve(data.test ?? ""))
         case .sensor:
-            pool = try loadSensor(
-                (data.files ?? []).map(config.resolve), sampleRate: data.kind == .sensor ? data.sampleRate : nil)
+            pool = try loadSensor((data.files ?? []).map(config.resolve), sampleRate: data.sampleRate)
         }
         try checkConsistent(pool + (givenTest ?? []))
         let source = data.path.map(config.resolve) ?? data.train.map(config.resolve) ?? "data"

@@ -155,8 +155,8 @@ struct DataSpec: Decodable, Equatable, Sendable {
     var train: String?
     var test: String?
     var files: [String]?
-    /// Sensor CSV sample rate when rows carry no usable time stamps (Hz, default 1).
-    var sampleRate: Double
+    /// Sensor CSV sample rate in Hz; `nil` (default) infers it from the timestamps.
+    var sampleRate: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, path, labels, labelRegex, train, test, files, sampleRate
@@ -171,8 +171,8 @@ struct DataSpec: Decodable, Equatable, Sendable {
         train = try c.decodeIfPresent(String.self, forKey: .train)
         test = try c.decodeIfPresent(String.self, forKey: .test)
         files = try c.decodeIfPresent([String].self, forKey: .files)
-        sampleRate = try c.decodeIfPresent(Double.self, forKey: .sampleRate) ?? 1
-        guard sampleRate > 0 else { throw JobError.invalid(decoder, "sampleRate", sampleRate, "must be > 0") }
+        sampleRate = try c.decodeIfPresent(Double.self, forKey: .sampleRate)
+        if let rate = sampleRate, !(rate > 0) { throw JobError.invalid(decoder, "sampleRate", rate, "must be > 0") }
     }
 }
 
