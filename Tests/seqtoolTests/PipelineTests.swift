@@ -1,0 +1,171 @@
+import AudioIO
+import Foundation
+import TestSupport
+import Testing
+import Windowing
+
+@testable import seqtool
+
+/// A valid classification pipeline over 1-channel 8 kHz audio with Kaldi fbanks.
+func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> ModelPipeline {
+    var pipeline = ModelPipeline(
+        task: .classification,
+        input: .init(
+            kind: .audio, sampleRate: 8000, channels: channels, channelNames: (0..<channels).map { "ch\($0)" }),
+        window: .init(length: 800, hop: 400, boundary: "pad-end"),
+        features: try ModelPipeline.FeatureSpec(preset: preset).resolved(sampleRate: 8000),
+        normalization: .init(mean: [], std: []), labels: ["no", "yes"])
+    let c = try pipeline.tcnChannels()
+    pipeline.normalization = .init(mean: [Float](repeating: 0, count: c), std: [Float](repeating: 1, count: c))
+    return pipeline
+}
+
+@Suite struct PipelineTests {
+    @Test func roundTripsThroughJSON() throws {
+        let pipeline = try samplePipeline()
+        let data = try JobJSON.encode(pipeline)
+        let back = try JobJSON.decode(ModelPipeline.self, from: data, file: "p.json")
+        #expect(back == pipeline)
+        try back.validate()
+        // Kaldi's 25 ms / 10 ms / 512 at 16 kHz keep their durations at 8 kHz.
+        #expect(back.features.frameLength == 200)
+        #expect(back.features.hopLength == 80)
+        #expect(back.features.nFFT == 256)
+        #expect(back.features.melBands == 23)
+    }
+
+    @Test func unknownKeyIsNamed() throws {
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: JobJSON.encode(samplePipeline())) as? [String: Any])
+        var features = try #require(object["features"] as? [String: Any])
+        features["melBandz"] = 40
+        object["features"] = features
+        let data = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: JobError.unknownKey(file: "p.json", key: "features.melBandz")) {
+            try JobJSON.decode(ModelPipeline.self, from: data, file: "p.json")
+        }
+    }
+
+    @Test func wrongTypeAndMissingKeyAreNamed() throws {
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: JobJSON.encode(samplePipeline())) as? [String: Any])
+        object["window"] = ["length": "800", "hop": 400, "boundary": "valid"]
+        var data = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: JobError.wrongType(file: "p.json", key: "window.length", expected: "an integer")) {
+            try JobJSON.decode(ModelPipeline.self, from: data, file: "p.json")
+        }
+        object["window"] = ["length": 800, "boundary": "valid"]
+        data = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: JobError.missingKey(file: "p.json", key: "window.hop")) {
+            try JobJSON.decode(ModelPipeline.self, from: data, file: "p.json")
+        }
+        object["version"] = 2
+        data = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: JobError.unsupportedVersion(file: "p.json", version: 2, supported: 1)) {
+            try JobJSON.decode(ModelPipeline.self, from: data, file: "p.json")
+        }
+    }
+
+    @Test func impossibleCombinationsAreNamed() throws {
+        var pipeline = try samplePipeline()
+        pipeline.labels = nil
+        #expect(throws: JobError.self) { try pipeline.validate(file: "p.json") }
+        do {
+            try pipeline.validate(file: "p.json")
+        } catch let error as JobError {
+            #expect(error.description.contains("'labels'"))
+        }
+        pipeline = try samplePipeline()
+        pipeline.window.boundary = "middle"
+        #expect(throws: JobError.self) { try pipeline.validate(file: "p.json") }
+        pipeline = try samplePipeline()
+        pipeline.normalization.std.removeLast()
+        #expect(throws: JobError.self) { try pipeline.validate(file: "p.json") }
+        pipeline = try samplePipeline()
+        pipeline.task = .anomaly
+        pipeline.labels = nil
+        #expect(throws: JobError.self) { try pipeline.validate(file: "p.json") }
+        pipeline.anomaly = .init(mode: .forecast, horizon: 0, threshold: nil, channelStd: [])
+        #expect(throws: JobError.self) { try pipeline.validate(file: "p.json") }
+        pipeline.anomaly?.horizon = 1
+        try pipeline.validate(file: "p.json")
+        var spec = ModelPipeline.FeatureSpec(preset: "raw")
+        spec.melBands = 10
+        #expect(throws: JobError.self) { try spec.options(sampleRate: 8000) }
+        #expect(throws: JobError.self) { try ModelPipeline.FeatureSpec(preset: "mfcc").options(sampleRate: 8000) }
+    }
+
+    @Test func rawPreparationWindowsAndStandardises() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 2)
+        pipeline.window = .init(length: 4, hop: 3, boundary: "pad-end")
+        pipeline.normalization = .init(mean: [1, -2], std: [2, 4])
+        let samples: [Float] = [1, 2, 3, 4, 5, 6, 7, 10, 20, 30, 40, 50, 60, 70]
+        let signal = try Signal(samples: samples, channels: 2, sampleRate: 8000)
+        let prepared = try pipeline.prepare(signal)
+        // pad-end windows start at 0, 3, 6 (7 samples per channel); zeros fill the tail.
+        #expect(prepared.input.shape == [3, 2, 4])
+        let expectedRaw: [Float] = [
+            1, 2, 3, 4, 10, 20, 30, 40,
+            4, 5, 6, 7, 40, 50, 60, 70,
+            7, 0, 0, 0, 70, 0, 0, 0,
+        ]
+        let expected = expectedRaw.enumerated().map { i, v -> Float in
+            (i / 4) % 2 == 0 ? (v - 1) / 2 : (v + 2) / 4
+        }
+        assertClose(prepared.input.data, expected, rtol: 0, atol: 1e-6)
+        #expect(prepared.provenance.map(\.firstSample) == [0, 3, 6])
+    }
+
+    @Test func featurePreparationMatchesTheExtractorPerWindow() throws {
+        var random = SplitMix64(seed: 7)
+        let samples = random.uniformArray(2000, -0.1, 0.1)
+        let signal = try Signal(samples: samples, channels: 1, sampleRate: 8000)
+        let pipeline = try samplePipeline()
+        let prepared = try pipeline.prepare(signal)
+        let steps = try pipeline.tcnSteps()
+        // pad-end windows start at 0, 400, 800, 1200 and 1600 (the last ones zero-filled).
+        #expect(prepared.input.shape == [5, 23, steps])
+        let extractor = try #require(try pipeline.extractor())
+        for w in 0..<prepared.input.shape[0] {
+            let start = w * 400
+            var window = [Float](repeating: 0, count: 800)
+            for i in 0..<800 where start + i < samples.count { window[i] = samples[start + i] }
+            let f = try extractor.features(samples: window, channels: 1)
+            var expected = [Float](repeating: 0, count: 23 * steps)
+            for t in 0..<steps { for d in 0..<23 { expected[d * steps + t] = f.values[t * 23 + d] } }
+            let got = Array(prepared.input.data[(w * 23 * steps)..<((w + 1) * 23 * steps)])
+            assertClose(got, expected, rtol: 0, atol: 0)
+        }
+    }
+
+    @Test func preparationRefusesAnotherRateOrChannelCount() throws {
+        let pipeline = try samplePipeline()
+        let wrongRate = try Signal(samples: [Float](repeating: 0, count: 1000), channels: 1, sampleRate: 16000)
+        #expect(throws: JobError.self) { try pipeline.prepare(wrongRate, source: "a.wav") }
+        let wrongChannels = try Signal(samples: [Float](repeating: 0, count: 1000), channels: 2, sampleRate: 8000)
+        #expect(throws: JobError.self) { try pipeline.prepare(wrongChannels, source: "a.wav") }
+    }
+
+    @Test func normalizationFitIsTheMeanAndPopulationStd() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 2)
+        pipeline.window = .init(length: 3, hop: 3, boundary: "valid")
+        let signal = try Signal(samples: [1, 2, 3, 4, 5, 6, 5, 5, 5, 5, 5, 5], channels: 2, sampleRate: 8000)
+        let raw = try pipeline.prepare(signal, normalize: false).input
+        let fit = ModelPipeline.Normalization.fit([raw], channels: 2)
+        // channel 0: mean 3.5, population std sqrt(35/12); channel 1 is constant → std 1.
+        assertClose(fit.mean, [3.5, 5], rtol: 0, atol: 1e-6)
+        assertClose(fit.std, [Float((35.0 / 12).squareRoot()), 1], rtol: 1e-6, atol: 0)
+    }
+
+    @Test func modelFolderWithoutAFileIsNamed() throws {
+        let folder = try TestPaths.temporaryDirectory("pipeline-missing")
+        try samplePipeline().save(to: folder)
+        #expect(throws: JobError.missingFile(folder: folder.path, file: "config.json")) {
+            try ModelPipeline.loadModel(folder: folder)
+        }
+        let loaded = try ModelPipeline.load(folder: folder)
+        #expect(loaded == (try samplePipeline()))
+        try Data("{\"version\": 1,".utf8).write(to: folder.appendingPathComponent("pipeline.json"))
+        #expect(throws: JobError.self) { try ModelPipeline.load(folder: folder) }
+    }
+}
