@@ -156,6 +156,18 @@ struct FlaggedInterval: Sendable, Equatable {
     var peakStep: Int
     /// The highest score in the interval.
     var peak: Float
+    /// The times (seconds) of `start`, `end` and `peakStep`; the step numbers when no time was given.
+    var startTime: Double
+    var endTime: Double
+    var peakTime: Double
+
+    init(start: Int, end: Int, peakStep: Int, peak: Float, times: (Double, Double, Double)? = nil) {
+        self.start = start
+        self.end = end
+        self.peakStep = peakStep
+        self.peak = peak
+        (startTime, endTime, peakTime) = times ?? (Double(start), Double(end), Double(peakStep))
+    }
 }
 
 /// Turns per-step scores into flagged intervals as they arrive, holding one open interval (bounded memory).
@@ -182,8 +194,10 @@ struct IntervalTracker: Sendable {
         self.mergeGap = mergeGap
     }
 
-    /// Feeds step `step`'s score (steps in increasing order); returns the interval it closes, if any.
-    mutating func push(step: Int, score: Float) -> FlaggedInterval? {
+    /// Feeds step `step`'s score (steps in increasing order) and its time (default: the step number); returns
+    /// the interval it closes, if any.
+    mutating func push(step: Int, score: Float, time: Double? = nil) -> FlaggedInterval? {
+        let time = time ?? Double(step)
         let flagged = score > threshold
         var closed: FlaggedInterval?
         // Unflagged steps since the open interval's end, counting this one when it is unflagged: once they
@@ -195,13 +209,15 @@ struct IntervalTracker: Sendable {
         guard flagged else { return closed }
         if var current = open {
             current.end = step
+            current.endTime = time
             if score > current.peak {
                 current.peak = score
                 current.peakStep = step
+                current.peakTime = time
             }
             open = current
         } else {
-            open = FlaggedInterval(start: step, end: step, peakStep: step, peak: score)
+            open = FlaggedInterval(start: step, end: step, peakStep: step, peak: score, times: (time, time, time))
         }
         return closed
     }
