@@ -45,11 +45,12 @@ enum DetectError: Error, LocalizedError, CustomStringConvertible, Equatable {
 /// ```
 /// forecast (horizon h):   e_t = z_t − ŷ_{t−h}        (the prediction made h steps earlier)
 /// reconstruction:         e_t = z_t − ŷ_t
-/// score_t = sqrt( (1/C) Σ_c (e_{t,c} / σ_c)² )      σ_c = anomaly.channelStd[c] (1 when absent)
+/// score_t = (1/C) Σ_c |e_{t,c}| / σ_c                σ_c = anomaly.channelStd[c] (1 when absent)
 /// ```
-/// σ_c is the RMS training error of channel c, so every channel weighs the same whatever its noise, and the score
-/// is a z-like number: about 1 on normal data for any channel count. Steps without a prediction yet (the first h
-/// after a start or a gap) score 0.
+/// σ_c is the standard deviation of channel c's training error, so every channel weighs the same whatever its
+/// noise, and the score is in units of training-error spread for any channel count. This is the definition
+/// `seqtool train` calibrates the threshold with (`TrainingJob.calibrateAnomaly`), so a model's learned threshold
+/// applies unchanged. Steps without a prediction yet (the first h after a start or a gap) score 0.
 enum AnomalyScoring {
     /// The error `e [C]` at every step of every window, offline (training and calibration).
     ///
@@ -83,29 +84,35 @@ enum AnomalyScoring {
         return errors
     }
 
-    /// Per channel, the RMS of the errors `[steps, C]`: the σ_c of the score. A channel whose error is 0
-    /// everywhere gets 1 (no scaling) instead of a division by zero.
+    /// Per channel, the standard deviation (population, around the mean) of the errors `[steps, C]`: the σ_c of
+    /// the score, as `seqtool train` computes it. A channel whose spread is ≤ 1e-6 gets 1 (no scaling) instead of
+    /// a division by (nearly) zero.
     static func channelStd(errors: [Float], channels: Int) -> [Float] {
         guard channels > 0 else { return [] }
-        var squares = [Double](repeating: 0, count: channels)
         let steps = errors.count / channels
-        for i in 0..<(steps * channels) { squares[i % channels] += Double(errors[i]) * Double(errors[i]) }
+        var sums = [Double](repeating: 0, count: channels)
+        for i in 0..<(steps * channels) { sums[i % channels] += Double(errors[i]) }
+        let means = sums.map { steps > 0 ? $0 / Double(steps) : 0 }
+        var squares = [Double](repeating: 0, count: channels)
+        for i in 0..<(steps * channels) {
+            let d = Double(errors[i]) - means[i % channels]
+            squares[i % channels] += d * d
+        }
         return squares.map { q in
-            let rms = steps > 0 ? (q / Double(steps)).squareRoot() : 0
-            return rms > 1e-12 ? Float(rms) : 1
+            let std = steps > 0 ? (q / Double(steps)).squareRoot() : 0
+            return std > 1e-6 ? Float(std) : 1
         }
     }
 
-    /// The score of one step from its errors `e [C]`: `sqrt(mean_c (e_c / σ_c)²)`.
+    /// The score of one step from its errors `e [C]`: `mean_c |e_c| / σ_c`.
     static func score<E: Collection<Float>>(errors: E, channelStd: [Float]) -> Float {
         var sum: Float = 0
         var count = 0
         for (c, e) in errors.enumerated() {
-            let z = e / (c < channelStd.count ? channelStd[c] : 1)
-            sum += z * z
+            sum += abs(e) / (c < channelStd.count ? channelStd[c] : 1)
             count += 1
         }
-        return count > 0 ? (sum / Float(count)).squareRoot() : 0
+        return count > 0 ? sum / Float(count) : 0
     }
 
     /// Scores of every step of `errors [steps, C]`.

@@ -94,15 +94,10 @@ extension ModelPipeline {
         }
     }
 
-    /// Windows `signal`, computes the features of each window and standardises them: the TCN input
-    /// `[windows, tcnChannels, steps]`. Training and inference both call this, so they agree by construction.
+    /// Windows `signal` (raw samples, `[windows, channels, length]`).
     ///
-    /// - Parameters:
-    ///   - signal: a signal at `input.sampleRate` with `input.channels` channels.
-    ///   - normalize: apply `normalization` (training fits it on un-normalised windows first).
-    ///   - source: names the file in errors.
     /// - Throws: `JobError.badData` naming `source` for another rate or channel count, or no whole window.
-    func prepare(_ signal: Signal, normalize: Bool = true, source: String = "input") throws -> PreparedWindows {
+    func windows(of signal: Signal, source: String = "input") throws -> FrameBatch {
         guard signal.sampleRate == input.sampleRate else {
             throw JobError.badData(
                 source: source, reason: "sample rate \(signal.sampleRate) Hz, the model expects \(input.sampleRate) Hz")
@@ -115,42 +110,65 @@ extension ModelPipeline {
         guard frames.count > 0 else {
             throw JobError.badData(
                 source: source,
-                reason:
-                    "\(signal.frames) samples give no \(window.length)-sample window with boundary \(window.boundary)")
+                reason: "\(signal.frames) samples give no \(window.length)-sample window with boundary \(window.boundary)")
         }
+        return frames
+    }
+
+    /// The un-normalised TCN input `[tcnChannels, steps]` of one window (planar `[channels, length]` samples).
+    ///
+    /// - Parameter extractor: `extractor()` (passed in so callers build it once).
+    /// - Throws: `JobError.badData` naming `source` for non-finite samples or a feature error.
+    func tcnInput(window samples: ArraySlice<Float>, extractor: FeatureExtractor?, source: String) throws -> [Float] {
+        guard let extractor else {
+            guard samples.allSatisfy(\.isFinite) else {
+                throw JobError.badData(source: source, reason: "a window holds NaN or infinite samples")
+            }
+            return Array(samples)
+        }
+        let f: Features
+        do {
+            f = try extractor.features(samples: Array(samples), channels: input.channels)
+        } catch {
+            throw JobError.badData(source: source, reason: "\(error)")
+        }
+        let dims = f.dims
+        let steps = f.frames
+        // [channels, frames, dims] → [channels · dims, frames]
+        var out = [Float](repeating: 0, count: input.channels * dims * steps)
+        for c in 0..<input.channels {
+            for t in 0..<steps {
+                for d in 0..<dims {
+                    out[(c * dims + d) * steps + t] = f.values[(c * steps + t) * dims + d]
+                }
+            }
+        }
+        return out
+    }
+
+    /// Windows `signal`, computes the features of each window and standardises them: the TCN input
+    /// `[windows, tcnChannels, steps]`. Training and inference both call this, so they agree by construction.
+    ///
+    /// - Parameters:
+    ///   - signal: a signal at `input.sampleRate` with `input.channels` channels.
+    ///   - normalize: apply `normalization` (training fits it on un-normalised windows first).
+    ///   - source: names the file in errors.
+    /// - Throws: `JobError.badData` naming `source` for another rate or channel count, or no whole window.
+    func prepare(_ signal: Signal, normalize: Bool = true, source: String = "input") throws -> PreparedWindows {
+        let frames = try windows(of: signal, source: source)
         let channels = try tcnChannels()
         let steps = try tcnSteps()
-        var data = [Float](repeating: 0, count: frames.count * channels * steps)
-        if let extractor = try extractor() {
-            let dims = extractor.options.dims
-            for w in 0..<frames.count {
-                let start = w * input.channels * window.length
-                let planar = Array(frames.samples[start..<(start + input.channels * window.length)])
-                let f: Features
-                do {
-                    f = try extractor.features(samples: planar, channels: input.channels)
-                } catch {
-                    throw JobError.badData(source: source, reason: "window \(w): \(error)")
-                }
-                guard f.frames == steps else {
-                    throw JobError.badData(source: source, reason: "window \(w) gave \(f.frames) frames, not \(steps)")
-                }
-                // [channels, frames, dims] → [channels · dims, frames]
-                let base = w * channels * steps
-                for c in 0..<input.channels {
-                    for t in 0..<steps {
-                        for d in 0..<dims {
-                            data[base + (c * dims + d) * steps + t] = f.values[(c * steps + t) * dims + d]
-                        }
-                    }
-                }
+        let extractor = try extractor()
+        var data: [Float] = []
+        data.reserveCapacity(frames.count * channels * steps)
+        let size = input.channels * window.length
+        for w in 0..<frames.count {
+            let x = try tcnInput(
+                window: frames.samples[(w * size)..<((w + 1) * size)], extractor: extractor, source: source)
+            guard x.count == channels * steps else {
+                throw JobError.badData(source: source, reason: "window \(w) gave \(x.count) values, not \(channels * steps)")
             }
-        } else {
-            data = frames.samples
-            if let bad = data.firstIndex(where: { !$0.isFinite }) {
-                throw JobError.badData(
-                    source: source, reason: "non-finite sample in window \(bad / (channels * steps))")
-            }
+            data += x
         }
         var tensor = try Tensor(shape: [frames.count, channels, steps], data: data)
         if normalize { normalization.apply(&tensor) }

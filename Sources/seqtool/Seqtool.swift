@@ -11,6 +11,6 @@ struct Seqtool: ParsableCommand {
             Run `seqtool help <command>` for each command's options.
             """,
         version: "0.1.0",
-        subcommands: [Info.self, Crop.self, Detect.self]
+        subcommands: [Info.self, Crop.self, Train.self, Evaluate.self, Predict.self, Detect.self]
     )
 }

@@ -46,19 +46,18 @@ func anomalyPipeline(
         #expect(throws: DetectError.self) { try AnomalyThreshold.quantile([1, 2], 1.5) }
     }
 
-    @Test func channelStdIsTheRMSErrorAndZeroBecomesOne() {
-        // [steps, C] = [[3, 0], [4, 0]]
-        let std = AnomalyScoring.channelStd(errors: [3, 0, 4, 0], channels: 2)
-        assertClose(std, [Float((12.5).squareRoot()), 1])
+    @Test func channelStdIsThePopulationStdAndZeroBecomesOne() {
+        // [steps, C] = [[3, 0], [4, 0], [8, 0]]: channel 0 mean 5, variance (4 + 1 + 9) / 3.
+        let std = AnomalyScoring.channelStd(errors: [3, 0, 4, 0, 8, 0], channels: 2)
+        assertClose(std, [Float((14.0 / 3).squareRoot()), 1])
         #expect(AnomalyScoring.channelStd(errors: [], channels: 3) == [1, 1, 1])
     }
 
-    @Test func scoreIsTheRootMeanSquareOfScaledErrors() {
-        #expect(abs(AnomalyScoring.score(errors: [3, 4], channelStd: [1, 1]) - Float(12.5).squareRoot()) < 1e-6)
-        #expect(abs(AnomalyScoring.score(errors: [3, 8], channelStd: [1, 2]) - Float(12.5).squareRoot()) < 1e-6)
+    @Test func scoreIsTheMeanOfScaledAbsoluteErrors() {
+        #expect(AnomalyScoring.score(errors: [3, -4], channelStd: [1, 1]) == 3.5)
+        #expect(AnomalyScoring.score(errors: [3, 8], channelStd: [1, 2]) == 3.5)
         #expect(AnomalyScoring.score(errors: [-2], channelStd: []) == 2)
-        assertClose(
-            AnomalyScoring.scores(errors: [3, 4, 0, 0], channels: 2, channelStd: [1, 1]), [(12.5).squareRoot(), 0.0])
+        assertClose(AnomalyScoring.scores(errors: [3, 4, 0, -1], channels: 2, channelStd: [1, 1]), [3.5, 0.5])
     }
 
     @Test func forecastErrorsCompareEachStepWithThePredictionHStepsEarlier() throws {
