@@ -65,7 +65,7 @@ struct SensorRowStream {
         let delimiter = candidates.max { a, b in header.filter { $0 == a }.count < header.filter { $0 == b }.count }
         self.delimiter = delimiter ?? ","
         let names = header.split(separator: self.delimiter, omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            $0.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         columns = names
         let lowered = names.map { $0.lowercased() }
