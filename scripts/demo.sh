@@ -27,4 +27,17 @@ echo "== seqtool crop: the pump sensor log → 10 min windows, 50 % overlap, spl
 "$seqtool" crop Samples/sensor/pump.csv --window 10min --overlap 50% --gaps split --out "$out/pump"
 
 echo
-echo "Outputs in $out: arrays/*.npy [windows, channels, samples] (numpy.load) and manifest.csv per job."
+echo "== seqtool train: spoken digits → Kaldi fbank → TCN; test speaker 'fay' is never heard in training"
+"$seqtool" train --config Samples/configs/speech-digits.json --out "$out/digits-model"
+
+echo
+echo "== seqtool evaluate: the config's held-out speaker"
+"$seqtool" evaluate "$out/digits-model" Samples/configs/speech-digits.json --report "$out/digits-eval"
+
+echo
+echo "== seqtool predict: one clip, class and probabilities"
+"$seqtool" predict "$out/digits-model" Samples/digits/seven/fay_1.wav
+
+echo
+echo "Outputs in $out: arrays/*.npy [windows, channels, samples] (numpy.load) and manifest.csv per crop job;"
+echo "digits-model/: the trained model, metrics.jsonl, report.md and SVG pictures (loss, accuracy, confusion)."

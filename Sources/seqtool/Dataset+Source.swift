@@ -133,7 +133,8 @@ struct WindowDataSource: TCNDataSource {
             perturb(&w, augmentation, &random)
             var t = try Tensor(
                 shape: [1, channels, steps],
-                data: pipeline.tcnInput(window: w[...], extractor: extractor, source: windows.files[windows.fileIndex[i]]))
+                data: pipeline.tcnInput(
+                    window: w[...], extractor: extractor, source: windows.files[windows.fileIndex[i]]))
             pipeline.normalization.apply(&t)
             x = t.data
         } else {
@@ -203,7 +204,9 @@ struct WindowDataSource: TCNDataSource {
         let input = try Tensor(shape: [indices.count, channels, steps], data: data)
         switch target {
         case .classes:
-            return TCNBatch(input: input, targets: try Tensor(shape: [indices.count], data: indices.map { Float(windows.classes[$0]) }))
+            return TCNBatch(
+                input: input,
+                targets: try Tensor(shape: [indices.count], data: indices.map { Float(windows.classes[$0]) }))
         case .reconstruction:
             return TCNBatch(input: input, targets: input)
         case .forecast(let h):

@@ -34,6 +34,8 @@ enum Dataset {
         let inputs: [InputFile]
         do {
             inputs = try InputExpander.expand([folder], labels: labels)
+        } catch InputError.noFiles {
+            throw JobError.badData(source: folder, reason: "no audio files found")
         } catch let error as InputError {
             throw JobError.badData(source: folder, reason: "\(error)")
         }
@@ -59,7 +61,8 @@ enum Dataset {
             }
             var group: String?
             if let regex, let pattern = groupRegex {
-                guard let value = try? InputExpander.label(for: input.path, source: .regex(pattern), regex: regex) else {
+                guard let value = try? InputExpander.label(for: input.path, source: .regex(pattern), regex: regex)
+                else {
                     throw JobError.badData(
                         source: input.path, reason: "file name does not match split.groupRegex '\(pattern)'")
                 }
@@ -80,7 +83,9 @@ enum Dataset {
         } catch {
             throw JobError.badData(source: path, reason: "unreadable: \(error)")
         }
-        guard let labels = dataset.labels else { throw JobError.badData(source: path, reason: "the cases have no labels") }
+        guard let labels = dataset.labels else {
+            throw JobError.badData(source: path, reason: "the cases have no labels")
+        }
         return zip(dataset.cases, labels).enumerated().map { i, pair in
             LoadedFile(path: "\(path)#\(i)", label: pair.1, group: nil, signal: pair.0)
         }
@@ -104,11 +109,14 @@ enum Dataset {
                 let n = segment.signal.frames
                 let labels = recording.labels.map { Array($0[offset..<(offset + n)]) }
                 files.append(
-                    LoadedFile(path: "\(path)#\(i)", label: nil, group: nil, signal: segment.signal, sampleLabels: labels))
+                    LoadedFile(
+                        path: "\(path)#\(i)", label: nil, group: nil, signal: segment.signal, sampleLabels: labels))
                 offset += n
             }
         }
-        guard !files.isEmpty else { throw JobError.badData(source: paths.joined(separator: ", "), reason: "no samples") }
+        guard !files.isEmpty else {
+            throw JobError.badData(source: paths.joined(separator: ", "), reason: "no samples")
+        }
         return files
     }
 
@@ -125,13 +133,14 @@ enum Dataset {
             let folder = config.resolve(data.path ?? ".")
             pool = try loadFolder(folder, labels: labelSource, groupRegex: config.split.groupRegex)
             if config.split.by == .given, let test = data.test {
-                givenTest = try loadFolder(config.resolve(test), labels: labelSource, groupRegex: config.split.groupRegex)
+                givenTest = try loadFolder(
+                    config.resolve(test), labels: labelSource, groupRegex: config.split.groupRegex)
             }
         case .uea:
             pool = try loadUEA(config.resolve(data.train ?? ""))
             givenTest = try loadUEA(config.resolve(data.test ?? ""))
         case .sensor:
-            pool = try loadSensor((data.files ?? []).map(config.resolve), sampleRate: data.kind == .sensor ? data.sampleRate : nil)
+            pool = try loadSensor((data.files ?? []).map(config.resolve), sampleRate: data.sampleRate)
         }
         try checkConsistent(pool + (givenTest ?? []))
         let source = data.path.map(config.resolve) ?? data.train.map(config.resolve) ?? "data"
@@ -185,7 +194,8 @@ enum Dataset {
             if file.signal.sampleRate != first.signal.sampleRate {
                 throw JobError.badData(
                     source: file.path,
-                    reason: "sample rate \(file.signal.sampleRate) Hz, but \(first.path) has \(first.signal.sampleRate) Hz")
+                    reason:
+                        "sample rate \(file.signal.sampleRate) Hz, but \(first.path) has \(first.signal.sampleRate) Hz")
             }
             if file.signal.channels != first.signal.channels {
                 throw JobError.badData(
@@ -211,7 +221,9 @@ enum Dataset {
             second.formUnion(members.prefix(max(0, take)))
         }
         let indices = files.indices
-        return (indices.filter { !second.contains($0) }.map { files[$0] }, indices.filter(second.contains).map { files[$0] })
+        return (
+            indices.filter { !second.contains($0) }.map { files[$0] }, indices.filter(second.contains).map { files[$0] }
+        )
     }
 
     /// By group: the named groups (or a seeded `fraction` of the groups, at least one) go to the second part.
@@ -225,13 +237,15 @@ enum Dataset {
         if let names {
             for name in names where !groups.contains(name) {
                 throw JobError.invalidValue(
-                    file: "", key: key, value: name, reason: "no such group (groups: \(groups.joined(separator: ", ")))")
+                    file: "", key: key, value: name, reason: "no such group (groups: \(groups.joined(separator: ", ")))"
+                )
             }
             chosen = Set(names)
         } else {
             guard fraction > 0 else { return (files, []) }
             guard groups.count >= 2 else {
-                throw JobError.badData(source: key, reason: "only one group (\(groups.first ?? "")); cannot split by group")
+                throw JobError.badData(
+                    source: key, reason: "only one group (\(groups.first ?? "")); cannot split by group")
             }
             var order = groups
             shuffle(&order, &random)
@@ -239,7 +253,8 @@ enum Dataset {
             chosen = Set(order.prefix(take))
         }
         guard chosen.count < groups.count else {
-            throw JobError.invalidValue(file: "", key: key, value: "\(chosen.sorted())", reason: "no group left to train on")
+            throw JobError.invalidValue(
+                file: "", key: key, value: "\(chosen.sorted())", reason: "no group left to train on")
         }
         return (files.filter { !chosen.contains($0.group ?? "") }, files.filter { chosen.contains($0.group ?? "") })
     }

@@ -93,7 +93,9 @@ struct JobConfig: Decodable, Equatable, Sendable {
             guard data.train != nil, data.test != nil else {
                 throw bad("data.train", "absent", "data.kind \"uea\" needs train and test .ts files")
             }
-            guard split.by == .given else { throw bad("split.by", split.by.rawValue, "UEA files come split: use \"given\"") }
+            guard split.by == .given else {
+                throw bad("split.by", split.by.rawValue, "UEA files come split: use \"given\"")
+            }
         case .sensor:
             guard let files = data.files, !files.isEmpty else {
                 throw bad("data.files", "absent", "data.kind \"sensor\" needs CSV files")
@@ -106,7 +108,8 @@ struct JobConfig: Decodable, Equatable, Sendable {
             throw bad("split.groupRegex", "absent", "split.by \"group\" needs a groupRegex")
         }
         if training.earlyStoppingPatience != nil, split.validationFraction == 0 {
-            throw bad("training.earlyStoppingPatience", training.earlyStoppingPatience ?? 0,
+            throw bad(
+                "training.earlyStoppingPatience", training.earlyStoppingPatience ?? 0,
                 "early stopping needs validation data (split.validationFraction > 0)")
         }
         if window == nil, data.kind != .uea {
@@ -152,8 +155,8 @@ struct DataSpec: Decodable, Equatable, Sendable {
     var train: String?
     var test: String?
     var files: [String]?
-    /// Sensor CSV sample rate when rows carry no usable time stamps (Hz, default 1).
-    var sampleRate: Double
+    /// Sensor CSV sample rate in Hz; `nil` (default) infers it from the timestamps.
+    var sampleRate: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, path, labels, labelRegex, train, test, files, sampleRate
@@ -168,8 +171,8 @@ struct DataSpec: Decodable, Equatable, Sendable {
         train = try c.decodeIfPresent(String.self, forKey: .train)
         test = try c.decodeIfPresent(String.self, forKey: .test)
         files = try c.decodeIfPresent([String].self, forKey: .files)
-        sampleRate = try c.decodeIfPresent(Double.self, forKey: .sampleRate) ?? 1
-        guard sampleRate > 0 else { throw JobError.invalid(decoder, "sampleRate", sampleRate, "must be > 0") }
+        sampleRate = try c.decodeIfPresent(Double.self, forKey: .sampleRate)
+        if let rate = sampleRate, !(rate > 0) { throw JobError.invalid(decoder, "sampleRate", rate, "must be > 0") }
     }
 }
 
@@ -424,7 +427,8 @@ struct TrainingSpec: Decodable, Equatable, Sendable {
                 total: epochs)
         case .step: return .step(base: learningRate, stepSize: stepSize, gamma: gamma)
         case .onecycle:
-            return .oneCycle(maximum: learningRate, total: epochs, percentStart: 0.3, divFactor: 25, finalDivFactor: 1e4)
+            return .oneCycle(
+                maximum: learningRate, total: epochs, percentStart: 0.3, divFactor: 25, finalDivFactor: 1e4)
         }
     }
 }

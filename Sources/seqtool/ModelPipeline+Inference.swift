@@ -2,16 +2,18 @@ import Foundation
 import TCN
 
 extension ModelPipeline {
-    /// Row-wise softmax of `[batch, classes]` logits (max-subtracted, as `torch.softmax`).
+    /// Row-wise softmax of `[batch, classes]` logits.
     static func softmax(_ logits: Tensor) -> [[Float]] {
         let (n, k) = (logits.shape[0], logits.shape[1])
-        return (0..<n).map { b in
-            let row = logits.data[(b * k)..<((b + 1) * k)]
-            let top = row.max() ?? 0
-            let e = row.map { Foundation.exp($0 - top) }
-            let sum = e.reduce(0, +)
-            return e.map { $0 / sum }
-        }
+        return (0..<n).map { b in softmax(row: logits.data[(b * k)..<((b + 1) * k)]) }
+    }
+
+    /// Softmax of one row of logits, max-subtracted (as `torch.softmax`).
+    static func softmax(row: ArraySlice<Float>) -> [Float] {
+        let top = row.max() ?? 0
+        let e = row.map { Foundation.exp($0 - top) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
     }
 
     /// Class probabilities of every example of `source`, `[count][classes]`, in batches of `batchSize`.

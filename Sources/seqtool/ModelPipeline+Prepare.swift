@@ -110,7 +110,8 @@ extension ModelPipeline {
         guard frames.count > 0 else {
             throw JobError.badData(
                 source: source,
-                reason: "\(signal.frames) samples give no \(window.length)-sample window with boundary \(window.boundary)")
+                reason:
+                    "\(signal.frames) samples give no \(window.length)-sample window with boundary \(window.boundary)")
         }
         return frames
     }
@@ -166,7 +167,8 @@ extension ModelPipeline {
             let x = try tcnInput(
                 window: frames.samples[(w * size)..<((w + 1) * size)], extractor: extractor, source: source)
             guard x.count == channels * steps else {
-                throw JobError.badData(source: source, reason: "window \(w) gave \(x.count) values, not \(channels * steps)")
+                throw JobError.badData(
+                    source: source, reason: "window \(w) gave \(x.count) values, not \(channels * steps)")
             }
             data += x
         }

@@ -55,14 +55,17 @@ struct Predict: ParsableCommand {
             for file in files {
                 results.append(try Self.predict(file.path, model: tcn, pipeline: pipeline))
             }
-            print(format == .csv ? Self.csv(results, labels: labels) : Self.jsonLines(results, labels: labels), terminator: "")
+            print(
+                format == .csv ? Self.csv(results, labels: labels) : Self.jsonLines(results, labels: labels),
+                terminator: "")
         }
     }
 
     /// The file's prediction and, for more than one window, each window's.
     ///
     /// - Throws: `JobError.badData` naming the file.
-    static func predict(_ path: String, model: TCNModel, pipeline: ModelPipeline) throws -> (file: Row, windows: [Row]) {
+    static func predict(_ path: String, model: TCNModel, pipeline: ModelPipeline) throws -> (file: Row, windows: [Row])
+    {
         let signal: Signal
         do {
             signal = try AudioFile.read(path: path)
@@ -93,7 +96,8 @@ struct Predict: ParsableCommand {
     /// CSV with a header; file names with a comma or quote are quoted.
     static func csv(_ results: [(file: Row, windows: [Row])], labels: [String]) -> String {
         func field(_ s: String) -> String {
-            s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.contains(where: { ",\"\n".contains($0) })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var lines = ["file,window,start_s,end_s,class," + labels.map(field).joined(separator: ",")]
         for (file, windows) in results {
@@ -102,7 +106,8 @@ struct Predict: ParsableCommand {
                     [
                         field(row.file), row.window.map(String.init) ?? "all", String(format: "%.3f", row.start),
                         String(format: "%.3f", row.end), field(row.label),
-                    ].joined(separator: ",") + "," + row.probabilities.map { String(format: "%.6f", $0) }.joined(separator: ","))
+                    ].joined(separator: ",") + ","
+                        + row.probabilities.map { String(format: "%.6f", $0) }.joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -123,7 +128,9 @@ struct Predict: ParsableCommand {
         for (file, windows) in results {
             var o = object(file)
             if !windows.isEmpty { o["windows"] = windows.map(object) }
-            if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            if let data = try? JSONSerialization.data(
+                withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+            {
                 text += String(decoding: data, as: UTF8.self) + "\n"
             }
         }

@@ -19,15 +19,20 @@ enum Report {
             split += " (`\(config.split.groupRegex ?? "")`): test groups \(test); validation groups \(validation)"
         }
         lines.append("- \(split)")
-        lines.append("- \(data.train.count) training, \(data.validation.count) validation, \(data.test.count) test files")
-        if !data.labels.isEmpty { lines.append("- \(data.labels.count) classes: \(data.labels.joined(separator: ", "))") }
+        lines.append(
+            "- \(data.train.count) training, \(data.validation.count) validation, \(data.test.count) test files")
+        if !data.labels.isEmpty {
+            lines.append("- \(data.labels.count) classes: \(data.labels.joined(separator: ", "))")
+        }
         lines.append("")
         lines.append("## Pipeline")
         lines.append("")
         lines.append(
-            "- input: \(pipeline.input.kind.rawValue), \(pipeline.input.sampleRate) Hz, \(pipeline.input.channels) channel(s)")
+            "- input: \(pipeline.input.kind.rawValue), \(pipeline.input.sampleRate) Hz, \(pipeline.input.channels) channel(s)"
+        )
         lines.append(
-            "- window: \(pipeline.window.length) samples, hop \(pipeline.window.hop), boundary \(pipeline.window.boundary)")
+            "- window: \(pipeline.window.length) samples, hop \(pipeline.window.hop), boundary \(pipeline.window.boundary)"
+        )
         var features = "- features: \(pipeline.features.preset)"
         if let f = pipeline.features.frameLength, let h = pipeline.features.hopLength {
             features += " (frame \(f), hop \(h), FFT \(pipeline.features.nFFT ?? f)"

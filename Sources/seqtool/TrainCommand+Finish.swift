@@ -41,12 +41,14 @@ extension TrainingJob {
                 try AtomicFile.write(
                     Data(Charts.confusion(metrics, title: "\(evaluated) confusion matrix").utf8),
                     to: out.appendingPathComponent("confusion.svg"))
-                try AtomicFile.write(JobJSON.encode(metrics), to: out.appendingPathComponent("\(evaluated)-metrics.json"))
+                try AtomicFile.write(
+                    JobJSON.encode(metrics), to: out.appendingPathComponent("\(evaluated)-metrics.json"))
                 if labels.count == 2 {
                     let curve = PrecisionRecallCurve(
                         scores: files.map { $0[1] }, positives: set.fileClasses.map { $0 == 1 })
                     try AtomicFile.write(
-                        Data(Charts.precisionRecall(curve, title: "\(evaluated) PR curve, positive '\(labels[1])'").utf8),
+                        Data(
+                            Charts.precisionRecall(curve, title: "\(evaluated) PR curve, positive '\(labels[1])'").utf8),
                         to: out.appendingPathComponent("pr-curve.svg"))
                 }
             }

@@ -57,14 +57,18 @@ struct TrainingJob {
     /// The pipeline of the data: input from the first training file, window in samples, resolved features and
     /// the normalisation fitted on the training windows only.
     func makePipeline(_ data: JobData) throws -> ModelPipeline {
-        guard let first = data.train.first else { throw JobError.badData(source: configPath, reason: "no training data") }
+        guard let first = data.train.first else {
+            throw JobError.badData(source: configPath, reason: "no training data")
+        }
         let rate = first.signal.sampleRate
         let input = ModelPipeline.Input(
             kind: config.data.kind == .sensor ? .sensor : .audio, sampleRate: rate, channels: first.signal.channels,
             channelNames: first.signal.channelNames)
         let window: ModelPipeline.Window
         if let spec = config.window {
-            window = .init(length: spec.length.span.samples(at: rate), hop: spec.hop.span.samples(at: rate), boundary: spec.boundary)
+            window = .init(
+                length: spec.length.span.samples(at: rate), hop: spec.hop.span.samples(at: rate),
+                boundary: spec.boundary)
         } else {
             let longest = (data.train + data.validation + data.test).map(\.signal.frames).max() ?? 1
             window = .init(length: longest, hop: longest, boundary: "pad-end")
@@ -96,7 +100,8 @@ struct TrainingJob {
         var all: [Float] = []
         all.reserveCapacity(set.count * channels * steps)
         for i in 0..<set.count {
-            all += try pipeline.tcnInput(window: set.window(i), extractor: extractor, source: set.files[set.fileIndex[i]])
+            all += try pipeline.tcnInput(
+                window: set.window(i), extractor: extractor, source: set.files[set.fileIndex[i]])
         }
         let tensor = try Tensor(shape: [set.count, channels, steps], data: all)
         pipeline.normalization = .fit([tensor], channels: channels)
@@ -208,9 +213,11 @@ struct TrainingJob {
             let positionBefore = trainer.state.position
             let steps = min(chunk, batches - positionBefore)
             let started = Date()
-            try trainer.fit(training: trainSource, validation: validationSet.count > 0 ? validationSource : nil, maxSteps: steps)
+            try trainer.fit(
+                training: trainSource, validation: validationSet.count > 0 ? validationSource : nil, maxSteps: steps)
             epochSeconds += Date().timeIntervalSince(started)
-            epochExamples += min(trainSet.count, (positionBefore + steps) * spec.batchSize) - positionBefore * spec.batchSize
+            epochExamples +=
+                min(trainSet.count, (positionBefore + steps) * spec.batchSize) - positionBefore * spec.batchSize
             for _ in 0..<steps { progress.advance() }
             stepsSinceCheckpoint += steps
             if trainer.state.epoch > epochBefore, let metrics = trainer.state.history.last {
@@ -231,7 +238,8 @@ struct TrainingJob {
             }
         }
         return try finish(
-            trainer: trainer, pipeline: pipeline, data: data, records: records, sets: (trainSet, validationSet, testSet),
+            trainer: trainer, pipeline: pipeline, data: data, records: records,
+            sets: (trainSet, validationSet, testSet),
             trainSource: trainSource)
     }
 
@@ -262,7 +270,8 @@ struct TrainingJob {
         var text = String(format: "epoch %d/%d  train loss %.4f", r.epoch, config.training.epochs, r.trainLoss)
         if let v = r.validationLoss { text += String(format: "  val loss %.4f", v) }
         if let a = r.validationAccuracy { text += String(format: "  val acc %.3f", a) }
-        text += String(format: "  lr %.2g  grad %.3g  %.0f samples/s", r.learningRate, r.gradientNorm, r.samplesPerSecond)
+        text += String(
+            format: "  lr %.2g  grad %.3g  %.0f samples/s", r.learningRate, r.gradientNorm, r.samplesPerSecond)
         return text
     }
 
@@ -270,7 +279,9 @@ struct TrainingJob {
 
     private func readRecords() -> [EpochRecord] {
         guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochRecord.self, from: Data($0.utf8)) }
+        return text.split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(EpochRecord.self, from: Data($0.utf8))
+        }
     }
 
     private func writeRecords(_ records: [EpochRecord]) throws {

@@ -1,0 +1,182 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import seqtool
+
+/// `seqtool train`, `evaluate` and `predict` run as the built binary on copies of `Samples/digits` with a tiny TCN.
+@Suite(.serialized) struct TrainEndToEndTests {
+    /// Two digit classes (36 clips) and a config over them in a fresh folder.
+    func setUp(epochs: Int = 3) throws -> (root: URL, config: String) {
+        let root = try copyDigits(["one", "two"])
+        let config = try writeJSON(tinyConfig(folder: root, epochs: epochs), to: root)
+        return (root, config)
+    }
+
+    @Test func trainWritesTheModelFolderReportAndPictures() throws {
+        let (root, config) = try setUp()
+        let out = root.appendingPathComponent("model")
+        let result = try runSeqtool(["train", "--config", config, "--out", out.path, "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty)
+        #expect(result.stdout.hasPrefix("test accuracy "))
+        let files = Set(filesBelow(out))
+        for name in [
+            "config.json", "weights.safetensors", "pipeline.json", "labels.txt", "metrics.jsonl", "report.md",
+            "loss.svg", "accuracy.svg", "confusion.svg", "pr-curve.svg", "test-metrics.json", "train-config.json",
+        ] {
+            #expect(files.contains(name), "missing \(name)")
+        }
+        #expect(!files.contains { $0.hasPrefix("checkpoint/") }, "the checkpoint is removed after a finished run")
+        let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(lines.count == 3)
+        let first = try JSONDecoder().decode(EpochRecord.self, from: Data(lines[0].utf8))
+        #expect(first.epoch == 1 && first.validationLoss != nil && first.validationAccuracy != nil)
+        #expect(first.gradientNorm > 0 && first.samplesPerSecond > 0)
+        let pipeline = try ModelPipeline.load(folder: out)
+        #expect(pipeline.labels == ["one", "two"])
+        #expect(pipeline.normalization.mean.count == 12)
+
+        // evaluate on the config's held-out files reproduces train's test accuracy.
+        let evaluation = try runSeqtool([
+            "evaluate", out.path, config, "--report", root.appendingPathComponent("ev").path,
+        ])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let trainAccuracy = result.stdout.split(separator: " ")[2]
+        #expect(evaluation.stdout.hasPrefix("accuracy \(trainAccuracy)"))
+        #expect(filesBelow(root.appendingPathComponent("ev")) == ["confusion.svg", "metrics.json", "pr-curve.svg"])
+
+        // predict: one row per file with probabilities summing to 1.
+        let clip = root.appendingPathComponent("one/ava_0.wav").path
+        let csv = try runSeqtool(["predict", out.path, clip, root.appendingPathComponent("two/ben_1.wav").path])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = csv.stdout.split(separator: "\n")
+        #expect(rows.first == "file,window,start_s,end_s,class,one,two")
+        #expect(rows.count == 3)
+        let cells = rows[1].split(separator: ",")
+        #expect(cells[1] == "all")
+        let sum = (Float(cells[5]) ?? 0) + (Float(cells[6]) ?? 0)
+        #expect(abs(sum - 1) < 1e-4)
+        let jsonl = try runSeqtool(["predict", "--format", "jsonl", out.path, clip])
+        let object = try JSONSerialization.jsonObject(with: Data(jsonl.stdout.utf8)) as? [String: Any]
+        #expect(object?["file"] as? String == clip)
+        #expect((object?["probabilities"] as? [String: Double])?.count == 2)
+    }
+
+    @Test func killedRunResumesToTheSameWeights() throws {
+        let (root, config) = try setUp(epochs: 6)
+        let straight = root.appendingPathComponent("straight")
+        let first = try runSeqtool(["train", "--config", config, "--out", straight.path, "--quiet"])
+        #expect(first.status == 0, "\(first.stderr)")
+
+        let killed = root.appendingPathComponent("killed")
+        let process = Process()
+        process.executableURL = seqtoolBinary
+        process.arguments = ["train", "--config", config, "--out", killed.path, "--quiet"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let checkpoint = killed.appendingPathComponent("checkpoint/trainer.json")
+        while process.isRunning, !FileManager.default.fileExists(atPath: checkpoint.path) { usleep(2000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+        #expect(!FileManager.default.fileExists(atPath: killed.appendingPathComponent("pipeline.json").path))
+
+        let resumed = try runSeqtool(["train", "--config", config, "--out", killed.path, "--resume", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try Data(contentsOf: straight.appendingPathComponent("weights.safetensors"))
+        let b = try Data(contentsOf: killed.appendingPathComponent("weights.safetensors"))
+        #expect(a == b)
+        #expect(resumed.stdout.split(separator: " ").prefix(3) == first.stdout.split(separator: " ").prefix(3))
+        func losses(_ folder: URL) throws -> [Float] {
+            try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+                .split(separator: "\n").map {
+                    try JSONDecoder().decode(EpochRecord.self, from: Data($0.utf8)).trainLoss
+                }
+        }
+        #expect(try losses(straight) == losses(killed))
+    }
+
+    @Test func configErrorsExit64AndWriteNothing() throws {
+        let root = try copyDigits(["one", "two"])
+        let out = root.appendingPathComponent("model")
+        var object = tinyConfig(folder: root)
+        object["trainig"] = ["epochs": 1]
+        var result = try runSeqtool(["train", "--config", try writeJSON(object, to: root), "--out", out.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("unknown key 'trainig'"))
+        object = tinyConfig(folder: root)
+        object["split"] = ["testFraction": "half"]
+        result = try runSeqtool(["train", "--config", try writeJSON(object, to: root), "--out", out.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("'split.testFraction' must be a number"))
+        object = tinyConfig(folder: root)
+        object["split"] = ["by": "given"]
+        result = try runSeqtool(["train", "--config", try writeJSON(object, to: root), "--out", out.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("'split.by'"))
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func badDataExits1NamingTheFolderOrFile() throws {
+        let root = try TestPaths.temporaryDirectory("train-bad")
+        let out = root.appendingPathComponent("model")
+        // No labelled audio at all.
+        let empty = root.appendingPathComponent("empty/none")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: empty.appendingPathComponent("notes.txt"))
+        var result = try runSeqtool([
+            "train", "--config",
+            try writeJSON(tinyConfig(folder: root.appendingPathComponent("empty")), to: root), "--out", out.path,
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("empty") && result.stderr.contains("no audio files"))
+        // A single class.
+        let one = try copyDigits(["one"])
+        result = try runSeqtool([
+            "train", "--config", try writeJSON(tinyConfig(folder: one), to: root), "--out", out.path,
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("only one class (one)"))
+        // An unreadable clip.
+        let broken = try copyDigits(["one", "two"])
+        let bad = broken.appendingPathComponent("two/zz_bad.wav")
+        try Data("RIFF garbage".utf8).write(to: bad)
+        result = try runSeqtool([
+            "train", "--config", try writeJSON(tinyConfig(folder: broken), to: root), "--out", out.path,
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("zz_bad.wav"))
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func damagedModelFolderIsNamed() throws {
+        let (root, config) = try setUp(epochs: 1)
+        let out = root.appendingPathComponent("model")
+        #expect(try runSeqtool(["train", "--config", config, "--out", out.path, "--quiet"]).status == 0)
+        let clip = root.appendingPathComponent("one/ava_0.wav").path
+        let weights = out.appendingPathComponent("weights.safetensors")
+        let saved = try Data(contentsOf: weights)
+        try saved.prefix(saved.count / 2).write(to: weights)
+        var result = try runSeqtool(["predict", out.path, clip])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("weights.safetensors"))
+        #expect(result.stdout.isEmpty)
+        try FileManager.default.removeItem(at: weights)
+        result = try runSeqtool(["evaluate", out.path, config])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("has no weights.safetensors"))
+        try saved.write(to: weights)
+        try Data("{\"version\": 1, \"task\": \"classification\"}".utf8).write(
+            to: out.appendingPathComponent("pipeline.json"))
+        result = try runSeqtool(["predict", out.path, clip])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("pipeline.json") && result.stderr.contains("missing key 'input'"))
+        // A running --out folder is never overwritten without --resume.
+        result = try runSeqtool(["train", "--config", config, "--out", out.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("not empty"))
+    }
+}
