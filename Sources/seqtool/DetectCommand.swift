@@ -16,7 +16,8 @@ struct Detect: ParsableCommand {
             Score per step: the model's forecast (or reconstruction) error per channel, divided by that channel's \
             training RMS error, root-mean-square over channels. A step is flagged when its score exceeds the \
             threshold (--threshold, else the one learned in training); flagged runs closer than --merge-gap form \
-            one interval. A gap in the timestamps (> 1.5 periods) restarts the model's context.
+            one interval. A gap in the timestamps (> 1.5 periods) restarts the model's context; a stream whose \
+            first step is shorter than half the model's period is refused (another rate).
 
             With --labels (NAB combined_windows.json or a start,end CSV), or a `label` column in the stream \
             (anything but normal, 0, false or empty is anomalous), it reports SKAB's point metrics (F1, \
@@ -95,6 +96,8 @@ struct DetectSummary: CustomStringConvertible {
     var intervals: [FlaggedInterval] = []
     var threshold: Float = 0
     var restarts = 0
+    /// Steps shorter than 0.99 sample periods (after the first).
+    var irregular = 0
     var point: PointMetrics?
     var nab: NABFileScore?
     var nabNormalized: Double?
@@ -102,6 +105,7 @@ struct DetectSummary: CustomStringConvertible {
     var description: String {
         var parts = ["\(rows) rows", "\(intervals.count) intervals", "threshold \(threshold)"]
         if restarts > 0 { parts.append("\(restarts) gaps (context restarted)") }
+        if irregular > 0 { parts.append("\(irregular) short steps") }
         if let point {
             parts.append(
                 String(
@@ -220,12 +224,19 @@ enum DetectJob {
             }
 
             var lastTime: Double?
+            var sawStep = false
             while let row = try reader.next() {
                 if let t = row.time, let previous = lastTime {
                     let step = t - previous
                     if step > 0, step * rate < 0.99 {
-                        throw DetectError.sampleRate(source: reader.source, found: 1 / step, expected: rate)
+                        // The first step tells the stream's rate: at twice the model's or faster, it is another
+                        // kind of data; later short steps are jitter or irregular rows (NAB has some), kept.
+                        if !sawStep, step * rate < 0.5 {
+                            throw DetectError.sampleRate(source: reader.source, found: 1 / step, expected: rate)
+                        }
+                        summary.irregular += 1
                     }
+                    if step > 0 { sawStep = true }
                     if step * rate > 1.5 {
                         try flush()
                         try scorer.reset()

@@ -112,6 +112,14 @@ private let pumpWindows = TestPaths.packageRoot.appendingPathComponent("Samples/
         #expect(filesBelow(out).isEmpty, "left \(filesBelow(out))")
     }
 
+    @Test func aStreamAtAnotherRateIsRefused() throws {
+        let model = try pumpModel.get()
+        let csv = "timestamp,temperature,vibration_x,vibration_y\n0,41,0.8,0.6\n1,41,0.8,0.6\n2,41,0.8,0.6\n"
+        let result = try runSeqtool(["detect", model.path, "-"], input: Data(csv.utf8))
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("sample rate 1.0 Hz") && result.stderr.contains("0.1 Hz"), "\(result.stderr)")
+    }
+
     @Test func theLabelColumnGivesMetricsAndAHugeThresholdFlagsNothing() throws {
         let model = try pumpModel.get()
         var options = DetectOptions()
