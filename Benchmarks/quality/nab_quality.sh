@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# NAB quality of `seqtool train` + `seqtool detect` (anomaly task) on the Numenta Anomaly Benchmark v1.1 in
+# ../shared/data/nab (58 series). Not a unit test: it trains 58 small models (minutes, release build).
+#
+# Per file: train a forecast TCN (horizon 1) on the probation part only — the first min(⌊0.15 n⌋, 750) rows,
+# which NAB never scores — with the threshold learned from those rows (quantile 0.995 of the training scores);
+# then `seqtool detect` streams the whole file and scores it against labels/combined_windows.json with NAB's
+# standard profile (A_TP 1, A_FP −0.11, A_FN −1; Sources/seqtool/NABScore.swift, bit-equal to NAB's sweeper on
+# the fixture files). Corpus score = 100 (Σ raw − Σ null) / (Σ windows − Σ null), as NAB's runner normalises.
+# NAB's published scoreboard (standard profile, optimised threshold per detector): HTM ≈ 70, windowed Gaussian
+# 39.6, null 0. Here the threshold is NOT optimised on the labels (NAB tunes one threshold per detector on the
+# whole corpus), so the comparison is conservative.
+#
+# Usage: bash Benchmarks/quality/nab_quality.sh [epochs]   (default 10). Output: out/quality/nab/summary.txt
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+epochs="${1:-10}"
+nab=../shared/data/nab
+[ -d "$nab/data" ] || { echo "needs ../shared/data/nab beside the checkout"; exit 1; }
+swift build -c release --product seqtool 2>&1 | tail -1
+seqtool="$(swift build -c release --show-bin-path)/seqtool"
+out=out/quality/nab
+rm -rf "$out"
+mkdir -p "$out"
+: > "$out/results.tsv"
+
+for csv in "$nab"/data/*/*.csv; do
+    rel=${csv#"$nab/data/"}
+    name=${rel//\//__}
+    name=${name%.csv}
+    rows=$(($(wc -l < "$csv") - 1))
+    probation=$((rows * 15 / 100))
+    [ "$probation" -gt 750 ] && probation=750
+    mkdir -p "$out/$name"
+    head -n $((probation + 1)) "$csv" > "$out/$name/train.csv"
+    cat > "$out/$name/config.json" <<EOF
+{"version": 1, "task": "anomaly", "seed": 1,
+ "data": {"kind": "sensor", "files": ["train.csv"]},
+ "split": {"by": "file", "testFraction": 0, "validationFraction": 0},
+ "window": {"length": "48samples", "hop": "4samples", "boundary": "valid"},
+ "features": {"preset": "raw"},
+ "model": {"channels": [16, 16, 16], "kernelSize": 3, "head": "perStep"},
+ "training": {"epochs": $epochs, "batchSize": 16, "optimizer": "adam", "learningRate": 0.003, "clipNorm": 5},
+ "anomaly": {"mode": "forecast", "horizon": 1, "thresholdQuantile": 0.995}}
+EOF
+    if ! "$seqtool" train --config "$out/$name/config.json" --out "$out/$name/model" --quiet \
+        > "$out/$name/train.log" 2>&1; then
+        echo "$rel: train failed ($(tail -1 "$out/$name/train.log"))" | tee -a "$out/failures.txt"
+        continue
+    fi
+    if ! "$seqtool" detect "$out/$name/model" "$csv" --labels "$nab/labels/combined_windows.json" --quiet \
+        --intervals "$out/$name/intervals.csv" --metrics "$out/$name/metrics.json" > "$out/$name/detect.log" 2>&1; then
+        echo "$rel: detect failed ($(tail -1 "$out/$name/detect.log"))" | tee -a "$out/failures.txt"
+        continue
+    fi
+    python3 - "$rel" "$out/$name/metrics.json" >> "$out/results.tsv" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[2]))
+print("\t".join(str(x) for x in [sys.argv[1], m.get("nabRaw"), m.get("nabNull"), m.get("nabWindows"),
+                                 m.get("intervals"), m.get("f1"), m.get("far"), m.get("mar")]))
+EOF
+    printf '%-70s raw %s\n' "$rel" "$(cut -f2 < <(tail -1 "$out/results.tsv"))"
+done
+
+python3 - "$out/results.tsv" <<'EOF' | tee "$out/summary.txt"
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+def score(subset):
+    raw = sum(float(r[1]) for r in subset)
+    null = sum(float(r[2]) for r in subset)
+    windows = sum(int(r[3]) for r in subset)
+    return 100 * (raw - null) / (windows - null) if windows - null else float("nan"), len(subset), windows
+for label, subset in [("all files", rows), ("realKnownCause", [r for r in rows if r[0].startswith("realKnownCause/")])]:
+    value, files, windows = score(subset)
+    print(f"NAB standard score, {label}: {value:.1f}  ({files} files, {windows} windows)")
+EOF
