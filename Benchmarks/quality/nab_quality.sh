@@ -9,7 +9,8 @@
 # the fixture files). Corpus score = 100 (Σ raw − Σ null) / (Σ windows − Σ null), as NAB's runner normalises.
 # NAB's published scoreboard (standard profile, optimised threshold per detector): HTM ≈ 70, windowed Gaussian
 # 39.6, null 0. Here the threshold is NOT optimised on the labels (NAB tunes one threshold per detector on the
-# whole corpus), so the comparison is conservative.
+# whole corpus), so the comparison is conservative. A file whose probation part `seqtool train` cannot use (a gap
+# leaves a segment shorter than one window) counts as the null detector, listed in failures.txt.
 #
 # Usage: bash Benchmarks/quality/nab_quality.sh [epochs]   (default 10). Output: out/quality/nab/summary.txt
 set -euo pipefail
@@ -23,6 +24,14 @@ out=out/quality/nab
 rm -rf "$out"
 mkdir -p "$out"
 : > "$out/results.tsv"
+
+null_row() {  # a file that could not be trained or scored counts as the null detector: raw = null = −windows
+    python3 - "$1" "$nab/labels/combined_windows.json" <<'EOF'
+import json, sys
+n = len(json.load(open(sys.argv[2]))[sys.argv[1]])
+print("\t".join(str(x) for x in [sys.argv[1], -float(n), -float(n), n, 0, "nan", "nan", "nan"]))
+EOF
+}
 
 for csv in "$nab"/data/*/*.csv; do
     rel=${csv#"$nab/data/"}
@@ -45,12 +54,16 @@ for csv in "$nab"/data/*/*.csv; do
 EOF
     if ! "$seqtool" train --config "$out/$name/config.json" --out "$out/$name/model" --quiet \
         > "$out/$name/train.log" 2>&1; then
-        echo "$rel: train failed ($(tail -1 "$out/$name/train.log"))" | tee -a "$out/failures.txt"
+        echo "$rel: train failed ($(tail -1 "$out/$name/train.log")); scored as the null detector" \
+            | tee -a "$out/failures.txt"
+        null_row "$rel" >> "$out/results.tsv"
         continue
     fi
     if ! "$seqtool" detect "$out/$name/model" "$csv" --labels "$nab/labels/combined_windows.json" --quiet \
         --intervals "$out/$name/intervals.csv" --metrics "$out/$name/metrics.json" > "$out/$name/detect.log" 2>&1; then
-        echo "$rel: detect failed ($(tail -1 "$out/$name/detect.log"))" | tee -a "$out/failures.txt"
+        echo "$rel: detect failed ($(tail -1 "$out/$name/detect.log")); scored as the null detector" \
+            | tee -a "$out/failures.txt"
+        null_row "$rel" >> "$out/results.tsv"
         continue
     fi
     python3 - "$rel" "$out/$name/metrics.json" >> "$out/results.tsv" <<'EOF'

@@ -93,7 +93,8 @@ struct DetectOptions {
 /// What `detect` found.
 struct DetectSummary: CustomStringConvertible {
     var rows = 0
-    var intervals: [FlaggedInterval] = []
+    /// Intervals reported (their lines went out as they closed; only the count is kept: bounded memory).
+    var intervals = 0
     var threshold: Float = 0
     var restarts = 0
     /// Steps shorter than 0.99 sample periods (after the first).
@@ -103,7 +104,7 @@ struct DetectSummary: CustomStringConvertible {
     var nabNormalized: Double?
 
     var description: String {
-        var parts = ["\(rows) rows", "\(intervals.count) intervals", "threshold \(threshold)"]
+        var parts = ["\(rows) rows", "\(intervals) intervals", "threshold \(threshold)"]
         if restarts > 0 { parts.append("\(restarts) gaps (context restarted)") }
         if irregular > 0 { parts.append("\(irregular) short steps") }
         if let point {
@@ -171,7 +172,7 @@ enum DetectJob {
             var columnWindows: [LabelInterval] = []  // runs of anomalous rows of a label column
             var openRun: LabelInterval?
             func report(_ interval: FlaggedInterval) throws {
-                summary.intervals.append(interval)
+                summary.intervals += 1
                 let line = times.line(interval, json: jsonLines)
                 if let intervalFile { try intervalFile.write(line + "\n") } else { emit(line) }
             }
@@ -256,7 +257,7 @@ enum DetectJob {
 
             if let run = openRun { columnWindows.append(run) }
             var metricsObject: [String: Any] = ["rows": summary.rows, "threshold": Double(threshold)]
-            metricsObject["intervals"] = summary.intervals.count
+            metricsObject["intervals"] = summary.intervals
             if labelled {
                 summary.point = point
                 metricsObject["f1"] = point.f1
