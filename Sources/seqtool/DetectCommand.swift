@@ -20,9 +20,10 @@ struct Detect: ParsableCommand {
             first step is shorter than half the model's period is refused (another rate).
 
             With --labels (NAB combined_windows.json or a start,end CSV), or a `label` column in the stream \
-            (anything but normal, 0, false or empty is anomalous), it reports SKAB's point metrics (F1, \
-            false-alarm rate FAR %, missed-alarm rate MAR %) and the NAB standard score (0 = no detection, 100 = \
-            every window flagged at its first row).
+            (anything but normal, 0, false or empty is anomalous), it reports SKAB's point metrics over every \
+            flagged step (F1, false-alarm rate FAR %, missed-alarm rate MAR %) and the NAB standard score with \
+            one alarm per interval, at its first row (0 = no detection, 100 = every window flagged at its first \
+            row and nothing else; the first 15 % of rows, at most 750, are NAB's unscored probation).
             """
     )
 
@@ -177,6 +178,7 @@ enum DetectJob {
                 if let intervalFile { try intervalFile.write(line + "\n") } else { emit(line) }
             }
 
+            var lastFlagged: Int?
             var chunk: [[Float]] = []
             var chunkRows: [SensorRowStream.Row] = []
             func flush() throws {
@@ -192,6 +194,10 @@ enum DetectJob {
                     let time = times.record(step: step, time: row.time)
                     summary.rows += 1
                     let flagged = score > threshold
+                    // An interval starts here when no flagged step lies within the merge gap before it (the
+                    // tracker's rule); NAB counts one alarm per reported interval, at its first row.
+                    let startsInterval = flagged && lastFlagged.map { step - $0 - 1 > mergeGap } ?? flagged
+                    if flagged { lastFlagged = step }
                     try scoreFile?.write("\(times.format(time)),\(score),\(flagged ? 1 : 0)\n")
                     plot.add(time: time, score: score)
                     let truth: Bool?
@@ -207,7 +213,7 @@ enum DetectJob {
                         labelled = true
                         point.add(label: truth, flagged: flagged)
                         nabTimes.append(time)
-                        nabFlags.append(flagged)
+                        nabFlags.append(startsInterval)
                         if windows == nil {
                             if truth {
                                 if openRun == nil { openRun = LabelInterval(start: time, end: time) }

@@ -112,6 +112,30 @@ private let pumpWindows = TestPaths.packageRoot.appendingPathComponent("Samples/
         #expect(filesBelow(out).isEmpty, "left \(filesBelow(out))")
     }
 
+    @Test func theNABScoreCountsOneAlarmPerIntervalAtItsFirstRow() throws {
+        let model = try pumpModel.get()
+        let out = try TestPaths.temporaryDirectory("detect-nab")
+        var options = DetectOptions()
+        options.labelsPath = pumpWindows.path
+        options.scoresPath = out.appendingPathComponent("scores.csv").path
+        let summary = try DetectJob.run(modelFolder: model.path, stream: pumpCSV.path, options: options) { _ in }
+        let rows = try String(contentsOfFile: try #require(options.scoresPath), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let times = try rows.map { try #require(SensorTimestamp.parse(String($0[0]))) }
+        let scores = try rows.map { try #require(Float($0[1])) }
+        let pipeline = try ModelPipeline.load(folder: model)
+        let intervals = try IntervalTracker.intervals(
+            scores: scores, threshold: summary.threshold, mergeGap: pipeline.window.length)
+        #expect(intervals.count == summary.intervals)
+        let starts = Set(intervals.map(\.start))
+        let windows = try #require(try IntervalLabels.readNABWindows(path: pumpWindows.path)["pump.csv"])
+        let expected = try NABScorer.score(
+            timestamps: times, detections: times.indices.map { starts.contains($0) }, windows: windows)
+        let nab = try #require(summary.nab)
+        #expect(nab == expected)
+        #expect(summary.nabNormalized == NABScorer.normalized([expected]))
+    }
+
     @Test func aStreamAtAnotherRateIsRefused() throws {
         let model = try pumpModel.get()
         let csv = "timestamp,temperature,vibration_x,vibration_y\n0,41,0.8,0.6\n1,41,0.8,0.6\n2,41,0.8,0.6\n"
