@@ -44,6 +44,7 @@ struct TimeBook {
 final class TextSink {
     private let handle: FileHandle
     private var buffer = Data()
+    private var closed = false
 
     /// Creates (or truncates) the file at `url`.
     ///
@@ -65,8 +66,12 @@ final class TextSink {
     /// Writes what is buffered and closes the file.
     func close() throws {
         try flush()
+        closed = true
         try handle.close()
     }
+
+    /// Closes the descriptor when a failed run drops the sink unclosed (its temporary file is then removed).
+    deinit { if !closed { try? handle.close() } }
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
