@@ -1,6 +1,7 @@
 import Foundation
 import Spectral
 import TCN
+import Windowing
 
 /// The raw windows of a set of files, `[count, channels, length]`, with the class and file of each window.
 struct WindowSet: Sendable {
@@ -16,6 +17,8 @@ struct WindowSet: Sendable {
     var files: [String]
     /// Class index per file (classification), else empty.
     var fileClasses: [Int]
+    /// Where each window lies in its file.
+    var provenance: [WindowProvenance]
 
     /// Windows every file with `pipeline`; `labels` maps class names to indices.
     ///
@@ -28,12 +31,14 @@ struct WindowSet: Sendable {
         fileIndex = []
         self.files = files.map(\.path)
         fileClasses = []
+        provenance = []
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         for (f, file) in files.enumerated() {
             let frames = try pipeline.windows(of: file.signal, source: file.path)
             samples += frames.samples
             count += frames.count
             fileIndex += [Int](repeating: f, count: frames.count)
+            provenance += frames.provenance
             if let label = file.label, let c = index[label] {
                 classes += [Int](repeating: c, count: frames.count)
                 fileClasses.append(c)
@@ -83,6 +88,8 @@ struct WindowDataSource: TCNDataSource {
     let epoch: EpochCounter
     /// Normalised inputs of every window when no waveform augmentation needs them recomputed.
     private let cache: [Float]?
+    /// Valid steps per window for pooling heads (`ModelPipeline.validSteps`), or `nil`.
+    let lengths: [Int]?
 
     /// - Throws: `JobError.badData` for a window whose features fail.
     init(
@@ -99,6 +106,7 @@ struct WindowDataSource: TCNDataSource {
         self.shiftSamples = augmentation?.timeShift?.span.samples(at: pipeline.input.sampleRate) ?? 0
         self.seed = seed
         self.epoch = epoch
+        self.lengths = pipeline.validSteps(windows.provenance)
         if augmentation?.hasWaveformChanges ?? false {
             cache = nil
         } else {
@@ -206,7 +214,8 @@ struct WindowDataSource: TCNDataSource {
         case .classes:
             return TCNBatch(
                 input: input,
-                targets: try Tensor(shape: [indices.count], data: indices.map { Float(windows.classes[$0]) }))
+                targets: try Tensor(shape: [indices.count], data: indices.map { Float(windows.classes[$0]) }),
+                lengths: lengths.map { l in indices.map { l[$0] } })
         case .reconstruction:
             return TCNBatch(input: input, targets: input)
         case .forecast(let h):

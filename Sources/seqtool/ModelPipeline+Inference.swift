@@ -1,5 +1,6 @@
 import Foundation
 import TCN
+import Windowing
 
 extension ModelPipeline {
     /// Row-wise softmax of `[batch, classes]` logits.
@@ -26,10 +27,23 @@ extension ModelPipeline {
         var lo = 0
         while lo < source.count {
             let hi = min(source.count, lo + batchSize)
-            result += softmax(try model(source.batch(Array(lo..<hi)).input))
+            let batch = try source.batch(Array(lo..<hi))
+            result += softmax(try model(batch.input, lengths: batch.lengths))
             lo = hi
         }
         return result
+    }
+
+    /// The valid TCN steps of each window for pooling heads, or `nil` when every step counts.
+    ///
+    /// Only raw-sample windows padded at the end (`pad-end`, `pad-cover`, UEA series shorter than the longest)
+    /// have a valid prefix, `length − padRight` steps; a `meanPool` / `lastStep` head then ignores the padding.
+    /// Spectral frames and centred windows keep every step (training and inference agree either way).
+    func validSteps(_ provenance: [WindowProvenance]) -> [Int]? {
+        guard features.isRaw, task == .classification, provenance.contains(where: { $0.padRight > 0 }),
+            provenance.allSatisfy({ $0.padLeft == 0 })
+        else { return nil }
+        return provenance.map { max(1, $0.length - $0.padRight) }
     }
 
     /// Per file, the mean of its windows' probabilities.

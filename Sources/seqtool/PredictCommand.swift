@@ -75,7 +75,8 @@ struct Predict: ParsableCommand {
         let labels = pipeline.labels ?? []
         let prepared = try pipeline.prepare(signal, source: path)
         let source = try InMemoryDataSource(
-            inputs: prepared.input, targets: Tensor(zeros: [prepared.input.shape[0]]))
+            inputs: prepared.input, targets: Tensor(zeros: [prepared.input.shape[0]]),
+            lengths: pipeline.validSteps(prepared.provenance))
         let probabilities = try ModelPipeline.probabilities(model: model, source: source)
         let k = labels.count
         var mean = [Float](repeating: 0, count: k)

@@ -116,6 +116,20 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         #expect(prepared.provenance.map(\.firstSample) == [0, 3, 6])
     }
 
+    @Test func poolingIgnoresEndPaddingOfRawWindowsOnly() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 1)
+        pipeline.window = .init(length: 4, hop: 3, boundary: "pad-end")
+        pipeline.normalization = .init(mean: [0], std: [1])
+        let signal = try Signal(samples: [1, 2, 3, 4, 5, 6, 7], channels: 1, sampleRate: 8000)
+        let prepared = try pipeline.prepare(signal)
+        // Windows at 0, 3, 6 of a 7-sample signal keep 4, 4 and 1 real samples.
+        #expect(pipeline.validSteps(prepared.provenance) == [4, 4, 1])
+        pipeline.window.boundary = "center"
+        #expect(pipeline.validSteps(try pipeline.prepare(signal).provenance) == nil)
+        let spectral = try samplePipeline()
+        #expect(spectral.validSteps(try spectral.prepare(signal).provenance) == nil)
+    }
+
     @Test func featurePreparationMatchesTheExtractorPerWindow() throws {
         var random = SplitMix64(seed: 7)
         let samples = random.uniformArray(2000, -0.1, 0.1)

@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 import TestSupport
 import Testing
@@ -62,6 +63,33 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(jsonl.stdout.utf8)) as? [String: Any]
         #expect(object?["file"] as? String == clip)
         #expect((object?["probabilities"] as? [String: Double])?.count == 2)
+    }
+
+    @Test func predictGivesOneRowPerWindowForLongFiles() throws {
+        let (root, config) = try setUp(epochs: 1)
+        let out = root.appendingPathComponent("model")
+        #expect(try runSeqtool(["train", "--config", config, "--out", out.path, "--quiet"]).status == 0)
+        // Three clips back to back: 0.7 s windows, pad-end → ceil(n / 5600) windows.
+        var samples: [Float] = []
+        for name in ["one/ava_0.wav", "two/ben_1.wav", "one/cal_2.wav"] {
+            samples += try AudioFile.read(path: root.appendingPathComponent(name).path).samples
+        }
+        let long = root.appendingPathComponent("long.wav").path
+        try AudioFile.write(try Signal(samples: samples, channels: 1, sampleRate: 8000), to: long)
+        let windows = (samples.count + 5599) / 5600
+        let csv = try runSeqtool(["predict", out.path, long])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = csv.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(rows.count == 1 + windows)
+        #expect(rows.first?[1] == "all")
+        #expect(rows.dropFirst().map { String($0[1]) } == (0..<windows).map(String.init))
+        #expect(rows.last.map { String($0[2]) } == String(format: "%.3f", Double((windows - 1) * 5600) / 8000))
+        // The file's probabilities are the mean of its windows'.
+        let p = rows.dropFirst().map { Double($0[5]) ?? .nan }
+        #expect(abs((Double(rows[0][5]) ?? 0) - p.reduce(0, +) / Double(p.count)) < 1e-5)
+        let jsonl = try runSeqtool(["predict", "--format", "jsonl", out.path, long])
+        let object = try JSONSerialization.jsonObject(with: Data(jsonl.stdout.utf8)) as? [String: Any]
+        #expect((object?["windows"] as? [Any])?.count == windows)
     }
 
     @Test func killedRunResumesToTheSameWeights() throws {
