@@ -112,48 +112,39 @@ struct ScorePlot {
         }
     }
 
-    /// An SVG line chart: the score, the threshold as a dashed line, labelled windows as shaded bands.
+    /// Fill of the labelled-window bands.
+    static let labelFill = "#f6c4c4"
+    /// Colour of the threshold line.
+    static let thresholdStroke = "#d62728"
+
+    /// An SVG line chart (drawn with the jobs' `SVGDocument`): the score, the threshold as a red line, the
+    /// labelled windows as shaded bands behind them.
     func svg(threshold: Float, windows: [LabelInterval], title: String) -> String {
-        let (width, height) = (960.0, 320.0)
-        let (left, right, top, bottom) = (60.0, width - 20, 30.0, height - 40)
+        var svg = SVGDocument(width: 960, height: 340)
+        let (left, right, top, bottom) = (70.0, 940.0, 40.0, 290.0)
         let t0 = buckets.first?.start ?? 0
         let t1 = max(buckets.last?.end ?? 1, t0 + 1e-9)
         let scores = buckets.map { Double($0.score) }.filter(\.isFinite)
         let yMax = max(scores.max() ?? 1, Double(threshold)) * 1.05 + 1e-9
         func x(_ t: Double) -> Double { left + (t - t0) / (t1 - t0) * (right - left) }
         func y(_ v: Double) -> Double { bottom - max(0, min(v, yMax)) / yMax * (bottom - top) }
-        func f(_ v: Double) -> String { String(format: "%.2f", v) }
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            font-family="sans-serif" font-size="12">
-            <rect width="100%" height="100%" fill="white"/>
-
-            """
         for w in windows where w.end >= t0 && w.start <= t1 {
             let (a, b) = (x(max(w.start, t0)), x(min(w.end, t1)))
-            out += "<rect class=\"label\" x=\"\(f(a))\" y=\"\(f(top))\" width=\"\(f(max(b - a, 1)))\" "
-            out += "height=\"\(f(bottom - top))\" fill=\"#f4a3a3\" fill-opacity=\"0.5\"/>\n"
+            svg.rect(a, top, max(b - a, 1), bottom - top, fill: Self.labelFill)
         }
-        let points = buckets.map { "\(f(x(($0.start + $0.end) / 2))),\(f(y(Double($0.score))))" }
-        out +=
-            "<polyline class=\"score\" fill=\"none\" stroke=\"#1f77b4\" points=\"\(points.joined(separator: " "))\"/>\n"
-        out += "<line class=\"threshold\" x1=\"\(f(left))\" x2=\"\(f(right))\" y1=\"\(f(y(Double(threshold))))\" "
-        out += "y2=\"\(f(y(Double(threshold))))\" stroke=\"#d62728\" stroke-dasharray=\"6 4\"/>\n"
-        out += "<line x1=\"\(f(left))\" x2=\"\(f(left))\" y1=\"\(f(top))\" y2=\"\(f(bottom))\" stroke=\"#333\"/>\n"
-        out += "<line x1=\"\(f(left))\" x2=\"\(f(right))\" y1=\"\(f(bottom))\" y2=\"\(f(bottom))\" stroke=\"#333\"/>\n"
-        out += "<text x=\"\(f(left))\" y=\"18\">\(escape(title))</text>\n"
-        out +=
-            "<text x=\"\(f(left - 6))\" y=\"\(f(top + 4))\" text-anchor=\"end\">\(String(format: "%.2f", yMax))</text>\n"
-        out += "<text x=\"\(f(left - 6))\" y=\"\(f(bottom))\" text-anchor=\"end\">0</text>\n"
-        out += "<text x=\"\(f(right))\" y=\"\(f(height - 12))\" text-anchor=\"end\">"
-        out +=
-            "score (blue), threshold \(String(format: "%.3g", Double(threshold))) (dashed), labelled (shaded)</text>\n"
-        out += "</svg>\n"
-        return out
-    }
-
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
+        svg.text(480, 24, title, size: 15)
+        svg.line(left, bottom, right, bottom, stroke: "#222")
+        svg.line(left, top, left, bottom, stroke: "#222")
+        for k in 0...4 {
+            let v = yMax * Double(k) / 4
+            svg.text(left - 8, y(v) + 4, String(format: "%.3g", v), size: 11, anchor: "end")
+        }
+        svg.polyline(buckets.map { (x(($0.start + $0.end) / 2), y(Double($0.score))) }, stroke: "#1f77b4")
+        svg.line(left, y(Double(threshold)), right, y(Double(threshold)), stroke: Self.thresholdStroke)
+        svg.text(
+            right, 320, "score (blue), threshold \(String(format: "%.3g", Double(threshold))) (red), labelled (shaded)",
+            size: 12, anchor: "end")
+        svg.text(20, (top + bottom) / 2, "anomaly score", rotate: true)
+        return svg.text
     }
 }

@@ -85,8 +85,9 @@ private let pumpWindows = TestPaths.packageRoot.appendingPathComponent("Samples/
         #expect(object["nabNull"] as? Double == -2, "two windows, none in probation")
 
         let svg = try String(contentsOf: plot, encoding: .utf8)
-        #expect(svg.hasPrefix("<svg") && svg.contains("class=\"score\"") && svg.contains("class=\"threshold\""))
-        #expect(svg.components(separatedBy: "class=\"label\"").count - 1 == 2)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<polyline"))
+        #expect(svg.contains("stroke=\"\(ScorePlot.thresholdStroke)\""))
+        #expect(svg.components(separatedBy: "fill=\"\(ScorePlot.labelFill)\"").count - 1 == 2, "one band per window")
     }
 
     @Test func standardInputGivesTheSameIntervalsAsTheFile() throws {
