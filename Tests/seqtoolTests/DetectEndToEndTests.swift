@@ -35,7 +35,7 @@ private let pumpModel: Result<URL, any Error> = Result {
     let result = try runSeqtool([
         "train", "--config", "Samples/configs/sensor-anomaly.json", "--out", folder.path, "--quiet",
     ])
-    guard result.status == 0 else { throw CropFailure(message: "train failed: \(result.stderr)") }
+    guard result.status == 0 else { throw JobError.badData(source: "seqtool train", reason: result.stderr) }
     return folder
 }
 
