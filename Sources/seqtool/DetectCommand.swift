@@ -10,11 +10,12 @@ struct Detect: ParsableCommand {
         discussion: """
             MODEL is a folder written by `seqtool train` with task "anomaly" (config.json, weights.safetensors, \
             pipeline.json). STREAM is a sensor CSV file, or - for standard input; it is read row by row and scored \
-            step by step (TCN streaming inference), so memory stays bounded whatever its length (with labels, 16 \
+            step by step (TCN streaming inference), so memory stays bounded whatever its length (with labels, 9 \
             bytes a row are kept for the NAB score).
 
-            Score per step: the model's forecast (or reconstruction) error per channel, divided by that channel's \
-            training RMS error, root-mean-square over channels. A step is flagged when its score exceeds the \
+            Score per step: the model's forecast (or reconstruction) error per channel, in units of that \
+            channel's training-error standard deviation, the absolute values averaged over channels (as `seqtool \
+            train` calibrates its threshold). A step is flagged when its score exceeds the \
             threshold (--threshold, else the one learned in training); flagged runs closer than --merge-gap form \
             one interval. A gap in the timestamps (> 1.5 periods) restarts the model's context; a stream whose \
             first step is shorter than half the model's period is refused (another rate).

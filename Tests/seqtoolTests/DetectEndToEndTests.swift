@@ -137,6 +137,30 @@ private let pumpWindows = TestPaths.packageRoot.appendingPathComponent("Samples/
         #expect(summary.nabNormalized == NABScorer.normalized([expected]))
     }
 
+    @Test func csvLabelsEqualTheNABJSONAndIntervalsCanBeJSONLines() throws {
+        let model = try pumpModel.get()
+        let out = try TestPaths.temporaryDirectory("detect-csv")
+        let csv = out.appendingPathComponent("windows.csv")
+        try Data(
+            "start,end\n2026-03-02 10:30:00,2026-03-02 10:50:00\n2026-03-02 13:05:00,2026-03-02 13:15:00\n".utf8
+        ).write(to: csv)
+        var fromJSON = DetectOptions()
+        fromJSON.labelsPath = pumpWindows.path
+        var fromCSV = DetectOptions()
+        fromCSV.labelsPath = csv.path
+        fromCSV.intervalsPath = out.appendingPathComponent("intervals.jsonl").path
+        let a = try DetectJob.run(modelFolder: model.path, stream: pumpCSV.path, options: fromJSON) { _ in }
+        let b = try DetectJob.run(modelFolder: model.path, stream: pumpCSV.path, options: fromCSV) { _ in }
+        #expect(a.nab == b.nab && a.point == b.point)
+        let lines = try String(contentsOfFile: try #require(fromCSV.intervalsPath), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(lines.count == b.intervals)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == ["start", "end", "peakTime", "peakScore", "startRow", "endRow"])
+        }
+    }
+
     @Test func aStreamAtAnotherRateIsRefused() throws {
         let model = try pumpModel.get()
         let csv = "timestamp,temperature,vibration_x,vibration_y\n0,41,0.8,0.6\n1,41,0.8,0.6\n2,41,0.8,0.6\n"

@@ -156,8 +156,21 @@ private func times(_ rows: Int) -> [Double] { (0..<rows).map(Double.init) }
             var fp: Int
             var fn: Int
         }
+        struct CorpusRow: Decodable {
+            var file: String
+            var score: Double
+            var null: Double
+            var windows: Int
+            var fp: Int
+        }
+        struct Corpus: Decodable {
+            var threshold: Double
+            var files: [CorpusRow]
+            var normalized: Double
+        }
         var files: [Row]
         var normalized: [String: Double]
+        var corpus: Corpus
     }
 
     /// The fixture script's trivial detector: distance outside the probation rows' range, in spans, capped at 1.
@@ -201,5 +214,31 @@ private func times(_ rows: Int) -> [Double] { (0..<rows).map(Double.init) }
             let expected = try #require(reference.normalized["\(threshold)"])
             assertClose([NABScorer.normalized(files)], [expected], rtol: 0, atol: 0, "threshold \(threshold)")
         }
+    }
+
+    @Test(.enabled(if: TestPaths.sharedData("nab/labels/combined_windows.json") != nil, "needs ../shared/data/nab"))
+    func wholeCorpusMatchesNABReference() throws {
+        let nab = try #require(TestPaths.sharedData("nab"))
+        let data = try Data(contentsOf: TestPaths.fixture("seqtool/nab/nab_reference.json"))
+        let corpus = try JSONDecoder().decode(Reference.self, from: data).corpus
+        let labels = try IntervalLabels.readNABWindows(
+            path: nab.appendingPathComponent("labels/combined_windows.json").path)
+        #expect(corpus.files.count == 58 && labels.count == 58)
+        var results: [NABFileScore] = []
+        for row in corpus.files {
+            let recording = try SensorCSV.read(path: nab.appendingPathComponent("data/\(row.file)").path, options: .nab)
+            let times = try #require(recording.timestamps)
+            let values = recording.segments.flatMap { $0.signal.samples }
+            let scores = Self.rangeDetector(
+                values[...], probationRows: Int(NABScorer.probationLength(rows: times.count)))
+            let result = try NABScorer.score(
+                timestamps: times, anomalyScores: scores, threshold: corpus.threshold, windows: labels[row.file] ?? [])
+            // Bit-equal: same operations in the same order as the reference script.
+            #expect(result.score == row.score && result.nullScore == row.null, "\(row.file)")
+            #expect(result.windows == row.windows && result.falsePositives == row.fp, "\(row.file)")
+            results.append(result)
+        }
+        #expect(results.reduce(0) { $0 + $1.windows } == 116, "NAB v1.1 has 116 windows")
+        #expect(NABScorer.normalized(results) == corpus.normalized)
     }
 }
