@@ -139,7 +139,18 @@ struct ScorePlot {
             let v = yMax * Double(k) / 4
             svg.text(left - 8, y(v) + 4, String(format: "%.3g", v), size: 11, anchor: "end")
         }
-        svg.polyline(buckets.map { (x(($0.start + $0.end) / 2), y(Double($0.score))) }, stroke: "#1f77b4")
+        // One line per run of points: a logging gap (a step over 3× the median step) is left open, not bridged.
+        let steps = zip(buckets.dropFirst(), buckets).map { $0.start - $1.start }.sorted()
+        let longest = 3 * (steps.isEmpty ? 0 : steps[steps.count / 2])
+        var run: [(Double, Double)] = []
+        for (i, bucket) in buckets.enumerated() {
+            if i > 0, longest > 0, bucket.start - buckets[i - 1].start > longest {
+                svg.polyline(run, stroke: "#1f77b4")
+                run = []
+            }
+            run.append((x((bucket.start + bucket.end) / 2), y(Double(bucket.score))))
+        }
+        svg.polyline(run, stroke: "#1f77b4")
         svg.line(left, y(Double(threshold)), right, y(Double(threshold)), stroke: Self.thresholdStroke)
         svg.text(
             right, 320, "score (blue), threshold \(String(format: "%.3g", Double(threshold))) (red), labelled (shaded)",
