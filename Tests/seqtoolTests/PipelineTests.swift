@@ -152,6 +152,24 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         }
     }
 
+    @Test func windowMeanRemovesEachFeaturesMeanOverTheWindow() throws {
+        var random = SplitMix64(seed: 11)
+        let signal = try Signal(samples: random.uniformArray(1600, -0.2, 0.2), channels: 1, sampleRate: 8000)
+        var pipeline = try samplePipeline()
+        let plain = try pipeline.prepare(signal, normalize: false).input
+        pipeline.features.windowMean = true
+        let centred = try pipeline.prepare(signal, normalize: false).input
+        let (windows, channels, steps) = (plain.shape[0], plain.shape[1], plain.shape[2])
+        for row in 0..<(windows * channels) {
+            let range = (row * steps)..<((row + 1) * steps)
+            let mean = plain.data[range].reduce(0, +) / Float(steps)
+            assertClose(centred.data[range], plain.data[range].map { $0 - mean }, rtol: 0, atol: 1e-4)
+        }
+        var raw = ModelPipeline.FeatureSpec(preset: "raw")
+        raw.windowMean = true
+        #expect(throws: JobError.self) { try raw.options(sampleRate: 8000) }
+    }
+
     @Test func preparationRefusesAnotherRateOrChannelCount() throws {
         let pipeline = try samplePipeline()
         let wrongRate = try Signal(samples: [Float](repeating: 0, count: 1000), channels: 1, sampleRate: 16000)
