@@ -285,7 +285,9 @@ struct ModelPipeline: Codable, Equatable, Sendable {
         var mode: Mode
         /// Steps ahead for `forecast` (≥ 1); 0 for `reconstruction`.
         var horizon: Int
-        /// The score threshold learned from training scores, or `nil` when not yet known.
+        /// The score threshold learned from training scores, or `nil` when not yet known. `seqtool train` scores a
+        /// step as the mean over channels of `|prediction − target| / channelStd[c]` (on normalised inputs) and
+        /// takes the `anomaly.thresholdQuantile` (default 0.995) of the training windows' scores.
         var threshold: Float?
         /// Per input channel, the standard deviation of the training error (scores are divided by it).
         var channelStd: [Float]
