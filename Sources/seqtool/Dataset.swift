@@ -139,6 +139,20 @@ enum Dataset {
         case .uea:
             pool = try loadUEA(config.resolve(data.train ?? ""))
             givenTest = try loadUEA(config.resolve(data.test ?? ""))
+        case .manifest:
+            pool = try loadManifest(config.resolve(data.path ?? "manifest.csv"))
+            if let pattern = config.split.groupRegex {
+                let regex = try? NSRegularExpression(pattern: pattern)
+                for i in pool.indices {
+                    let source = pool[i].group ?? ""
+                    guard let value = try? InputExpander.label(for: source, source: .regex(pattern), regex: regex)
+                    else {
+                        throw JobError.badData(
+                            source: source, reason: "file name does not match split.groupRegex '\(pattern)'")
+                    }
+                    pool[i].group = value
+                }
+            }
         case .sensor:
             pool = try loadSensor((data.files ?? []).map(config.resolve), sampleRate: data.sampleRate)
         }
@@ -164,6 +178,10 @@ enum Dataset {
         switch split.by {
         case .given:
             (train, test) = (pool, givenTest ?? [])
+        case .file where data.kind == .manifest:
+            // Windows of one source stay together: split the sources, not the windows.
+            (train, test) = try grouped(
+                pool, names: nil, fraction: split.testFraction, key: "split.testFraction", random: &random)
         case .file:
             (train, test) = stratified(pool, fraction: split.testFraction, random: &random)
         case .group:
@@ -172,7 +190,7 @@ enum Dataset {
         }
         var validation: [LoadedFile] = []
         if split.validationFraction > 0 {
-            if split.by == .group {
+            if split.by == .group || data.kind == .manifest {
                 (train, validation) = try grouped(
                     train, names: split.validationGroups, fraction: split.validationFraction,
                     key: "split.validationGroups", random: &random)

@@ -8,10 +8,10 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a trained classifier on labelled data: accuracy, macro-F1, per-class precision/recall.",
         discussion: """
-            DATA is a folder of clips labelled by sub-folder name (or by --label-regex on the file name), a UEA
-            .ts file, or the training config (.json) whose test part is then evaluated — the same files `train`
-            held out. Each file's class is the mean of its windows' probabilities. Prints the report and the
-            confusion matrix; --report DIR also writes metrics.json, confusion.svg and, for two classes,
+            DATA is a folder of clips labelled by sub-folder name (or by --label-regex on the file name), a UEA \
+            .ts file, or the training config (.json) whose test part is then evaluated — the same files `train` \
+            held out. Each file's class is the mean of its windows' probabilities. Prints the report and the \
+            confusion matrix; --report DIR also writes metrics.json, confusion.svg and, for two classes, \
             pr-curve.svg.
             """)
 

@@ -79,7 +79,7 @@ struct JobConfig: Decodable, Equatable, Sendable {
         switch (task, data.kind) {
         case (.classification, .sensor):
             throw bad("data.kind", "sensor", "sensor CSVs train task \"anomaly\"; classification reads clips or UEA")
-        case (.anomaly, .folder), (.anomaly, .uea):
+        case (.anomaly, .folder), (.anomaly, .uea), (.anomaly, .manifest):
             throw bad("data.kind", data.kind.rawValue, "task \"anomaly\" reads sensor CSVs (data.kind \"sensor\")")
         default: break
         }
@@ -96,6 +96,11 @@ struct JobConfig: Decodable, Equatable, Sendable {
             guard split.by == .given else {
                 throw bad("split.by", split.by.rawValue, "UEA files come split: use \"given\"")
             }
+        case .manifest:
+            guard data.path != nil else {
+                throw bad("data.path", "absent", "data.kind \"manifest\" needs manifest.csv")
+            }
+            guard split.by != .given else { throw bad("split.by", "given", "a manifest is split by file or group") }
         case .sensor:
             guard let files = data.files, !files.isEmpty else {
                 throw bad("data.files", "absent", "data.kind \"sensor\" needs CSV files")
@@ -112,8 +117,9 @@ struct JobConfig: Decodable, Equatable, Sendable {
                 "training.earlyStoppingPatience", training.earlyStoppingPatience ?? 0,
                 "early stopping needs validation data (split.validationFraction > 0)")
         }
-        if window == nil, data.kind != .uea {
-            throw bad("window", "absent", "give window.length and window.hop (only UEA series default to whole)")
+        if window == nil, data.kind != .uea, data.kind != .manifest {
+            throw bad(
+                "window", "absent", "give window.length and window.hop (UEA series and crop windows default to whole)")
         }
         if task == .anomaly {
             guard anomaly != nil else { throw bad("anomaly", "absent", "task \"anomaly\" needs anomaly.mode") }
@@ -142,6 +148,8 @@ struct DataSpec: Decodable, Equatable, Sendable {
         case uea
         /// Sensor CSV files (task anomaly).
         case sensor
+        /// The `manifest.csv` of a `seqtool crop --format npy` run: its windows, labels and sources.
+        case manifest
     }
     enum Labels: String, Decodable, Sendable, CaseIterable {
         case folder

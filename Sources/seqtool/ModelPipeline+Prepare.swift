@@ -144,6 +144,13 @@ extension ModelPipeline {
                 }
             }
         }
+        if features.windowMean == true, steps > 0 {
+            for row in 0..<(input.channels * dims) {
+                let range = (row * steps)..<((row + 1) * steps)
+                let mean = out[range].reduce(0, +) / Float(steps)
+                for i in range { out[i] -= mean }
+            }
+        }
         return out
     }
 

@@ -123,9 +123,13 @@ struct ModelPipeline: Codable, Equatable, Sendable {
         var maxHz: Double?
         /// Number of cepstral coefficients (presets with a DCT only).
         var cepstra: Int?
+        /// Subtract each feature's mean over the window's frames (cepstral / log-mel mean normalisation, Kaldi's
+        /// `apply-cmvn --norm-vars=false` per window) before the global normalisation; `nil` = off. It removes a
+        /// constant channel or voice colouring, which helps on speakers never heard in training.
+        var windowMean: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case preset, frameLength, hopLength, nFFT, melBands, minHz, maxHz, cepstra
+            case preset, frameLength, hopLength, nFFT, melBands, minHz, maxHz, cepstra, windowMean
         }
 
         static let presets: [String: FeatureOptions] = [
@@ -146,6 +150,7 @@ struct ModelPipeline: Codable, Equatable, Sendable {
             minHz = try c.decodeIfPresent(Double.self, forKey: .minHz)
             maxHz = try c.decodeIfPresent(Double.self, forKey: .maxHz)
             cepstra = try c.decodeIfPresent(Int.self, forKey: .cepstra)
+            windowMean = try c.decodeIfPresent(Bool.self, forKey: .windowMean)
         }
 
         var isRaw: Bool { preset == "raw" }
@@ -156,7 +161,7 @@ struct ModelPipeline: Codable, Equatable, Sendable {
         func options(sampleRate: Double) throws -> FeatureOptions? {
             if isRaw {
                 let overridden = [frameLength, hopLength, nFFT, melBands, cepstra].contains { $0 != nil }
-                guard !overridden, minHz == nil, maxHz == nil else {
+                guard !overridden, minHz == nil, maxHz == nil, windowMean == nil else {
                     throw JobError.invalidValue(
                         file: "", key: "features", value: "raw", reason: "raw samples take no spectral options")
                 }
@@ -280,7 +285,9 @@ struct ModelPipeline: Codable, Equatable, Sendable {
         var mode: Mode
         /// Steps ahead for `forecast` (≥ 1); 0 for `reconstruction`.
         var horizon: Int
-        /// The score threshold learned from training scores, or `nil` when not yet known.
+        /// The score threshold learned from training scores, or `nil` when not yet known. `seqtool train` scores a
+        /// step as the mean over channels of `|prediction − target| / channelStd[c]` (on normalised inputs) and
+        /// takes the `anomaly.thresholdQuantile` (default 0.995) of the training windows' scores.
         var threshold: Float?
         /// Per input channel, the standard deviation of the training error (scores are divided by it).
         var channelStd: [Float]

@@ -8,10 +8,10 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify files with a trained model: the class and probabilities per file (and per window).",
         discussion: """
-            Each INPUT is a file, a folder (searched recursively) or a glob. A file's class is the mean of its
-            windows' probabilities; files longer than one window also get one row per window with its start and
-            end in seconds. --format csv (default) writes a header `file,window,start_s,end_s,class,<p per class>`,
-            where window is `all` for the file row; --format jsonl writes one object per file with a `windows`
+            Each INPUT is a file, a folder (searched recursively) or a glob. A file's class is the mean of its \
+            windows' probabilities; files longer than one window also get one row per window with its start and \
+            end in seconds. --format csv (default) writes a header `file,window,start_s,end_s,class,<p per class>`, \
+            where window is `all` for the file row; --format jsonl writes one object per file with a `windows` \
             array. Nothing is printed unless every file could be read.
             """)
 

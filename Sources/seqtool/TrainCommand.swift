@@ -6,15 +6,16 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a TCN from one config: data, split, windows, features, augmentation, model, optimiser.",
         discussion: """
-            The config (JSON, "version": 1) names the data (a folder of clips with labels from folder names or a
-            file-name regex; UEA .ts train/test files; sensor CSVs for task "anomaly"), the split (by file, by a
-            group regex such as the speaker, or given), windowing, features (a Spectral preset or raw samples),
-            augmentation, the TCN and the optimiser. Unknown keys, wrong types and impossible combinations are
+            The config (JSON, "version": 1) names the data (a folder of clips with labels from folder names or a \
+            file-name regex; UEA .ts train/test files; the manifest.csv of a `crop` run; sensor CSVs for task \
+            "anomaly"), the split (by file, by a \
+            group regex such as the speaker, or given), windowing, features (a Spectral preset or raw samples), \
+            augmentation, the TCN and the optimiser. Unknown keys, wrong types and impossible combinations are \
             errors naming the key (exit 64). Relative paths are relative to the config file.
 
-            The output folder holds the model (config.json, weights.safetensors, pipeline.json with the
-            normalisation and labels, labels.txt), metrics.jsonl (one line per epoch), report.md and SVG pictures
-            (loss and accuracy curves, the test confusion matrix). A checkpoint is kept in DIR/checkpoint while
+            The output folder holds the model (config.json, weights.safetensors, pipeline.json with the \
+            normalisation and labels, labels.txt), metrics.jsonl (one line per epoch), report.md and SVG pictures \
+            (loss and accuracy curves, the test confusion matrix). A checkpoint is kept in DIR/checkpoint while \
             training runs: after an interruption (even kill -9) `--resume` continues to the same final weights.
             """)
 

@@ -152,6 +152,24 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         }
     }
 
+    @Test func windowMeanRemovesEachFeaturesMeanOverTheWindow() throws {
+        var random = SplitMix64(seed: 11)
+        let signal = try Signal(samples: random.uniformArray(1600, -0.2, 0.2), channels: 1, sampleRate: 8000)
+        var pipeline = try samplePipeline()
+        let plain = try pipeline.prepare(signal, normalize: false).input
+        pipeline.features.windowMean = true
+        let centred = try pipeline.prepare(signal, normalize: false).input
+        let (windows, channels, steps) = (plain.shape[0], plain.shape[1], plain.shape[2])
+        for row in 0..<(windows * channels) {
+            let range = (row * steps)..<((row + 1) * steps)
+            let mean = plain.data[range].reduce(0, +) / Float(steps)
+            assertClose(centred.data[range], plain.data[range].map { $0 - mean }, rtol: 0, atol: 1e-4)
+        }
+        var raw = ModelPipeline.FeatureSpec(preset: "raw")
+        raw.windowMean = true
+        #expect(throws: JobError.self) { try raw.options(sampleRate: 8000) }
+    }
+
     @Test func preparationRefusesAnotherRateOrChannelCount() throws {
         let pipeline = try samplePipeline()
         let wrongRate = try Signal(samples: [Float](repeating: 0, count: 1000), channels: 1, sampleRate: 16000)
@@ -181,5 +199,58 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         #expect(loaded == (try samplePipeline()))
         try Data("{\"version\": 1,".utf8).write(to: folder.appendingPathComponent("pipeline.json"))
         #expect(throws: JobError.self) { try ModelPipeline.load(folder: folder) }
+    }
+}
+
+@Suite struct AnomalyTrainingTests {
+    @Test func forecastTargetsAreTheInputShiftedByTheHorizon() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 2)
+        pipeline.task = .anomaly
+        pipeline.labels = nil
+        pipeline.anomaly = .init(mode: .forecast, horizon: 2, threshold: nil, channelStd: [])
+        pipeline.window = .init(length: 5, hop: 5, boundary: "valid")
+        pipeline.normalization = .init(mean: [0, 0], std: [1, 1])
+        let samples: [Float] = (0..<10).map(Float.init) + (0..<10).map { Float(100 + $0) }
+        let file = LoadedFile(
+            path: "s.csv", label: nil, group: nil,
+            signal: try Signal(samples: samples, channels: 2, sampleRate: 8000))
+        let set = try WindowSet(files: [file], pipeline: pipeline, labels: [])
+        let source = try WindowDataSource(windows: set, pipeline: pipeline, target: .forecast(horizon: 2))
+        let batch = try source.batch([1])
+        assertClose(batch.input.data, [5, 6, 7, 8, 9, 105, 106, 107, 108, 109], rtol: 0, atol: 0)
+        // target[t] = input[t + 2] for the first 3 steps; the last 2 are masked by the length.
+        assertClose(batch.targets.data, [7, 8, 9, 0, 0, 107, 108, 109, 0, 0], rtol: 0, atol: 0)
+        #expect(batch.lengths == [3])
+        let reconstruction = try WindowDataSource(windows: set, pipeline: pipeline, target: .reconstruction)
+        #expect(try reconstruction.batch([0]).targets == (try reconstruction.batch([0]).input))
+    }
+
+    @Test func sensorTrainingWritesAnAnomalyPipeline() throws {
+        let root = try TestPaths.temporaryDirectory("anomaly")
+        let config: [String: Any] = [
+            "version": 1, "task": "anomaly", "seed": 1,
+            "data": [
+                "kind": "sensor",
+                "files": [TestPaths.packageRoot.appendingPathComponent("Samples/sensor/pump.csv").path],
+            ],
+            "split": ["by": "file", "testFraction": 0, "validationFraction": 0],
+            "window": ["length": 32, "hop": 32, "boundary": "valid"],
+            "anomaly": ["mode": "forecast", "horizon": 1],
+            "model": ["channels": [4], "kernelSize": 3, "head": "perStep"],
+            "training": ["epochs": 1, "batchSize": 16],
+        ]
+        let out = root.appendingPathComponent("model")
+        let result = try runSeqtool([
+            "train", "--config", try writeJSON(config, to: root), "--out", out.path, "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let pipeline = try ModelPipeline.load(folder: out)
+        #expect(pipeline.task == .anomaly)
+        #expect(pipeline.input.kind == .sensor)
+        #expect(pipeline.input.channelNames == ["temperature", "vibration_x", "vibration_y"])
+        #expect(pipeline.anomaly?.channelStd.count == 3)
+        #expect((pipeline.anomaly?.threshold ?? 0) > 0)
+        let (_, model) = try ModelPipeline.loadModel(folder: out)
+        #expect(model.configuration.head.kind == .perStep && model.configuration.head.outputs == 3)
     }
 }

@@ -92,6 +92,34 @@ import Testing
         #expect((object?["windows"] as? [Any])?.count == windows)
     }
 
+    @Test func trainsOnTheWindowsOfACropManifest() throws {
+        let (root, _) = try setUp()
+        let crops = root.appendingPathComponent("crops")
+        let crop = try runSeqtool([
+            "crop", root.appendingPathComponent("one").path, root.appendingPathComponent("two").path, "--window",
+            "0.3s", "--overlap", "50%", "--boundary", "pad-end", "--label-from", "folder", "--out", crops.path,
+            "--quiet",
+        ])
+        #expect(crop.status == 0, "\(crop.stderr)")
+        var object = tinyConfig(folder: root)
+        object["data"] = ["kind": "manifest", "path": crops.appendingPathComponent("manifest.csv").path]
+        object.removeValue(forKey: "window")
+        let config = try decodeConfig(object)
+        let data = try Dataset.load(config)
+        // Every window of a clip is on one side only.
+        let sides = [data.train, data.validation, data.test].map { Set($0.compactMap(\.group)) }
+        #expect(sides[0].isDisjoint(with: sides[1]) && sides[0].isDisjoint(with: sides[2]))
+        #expect(sides[1].isDisjoint(with: sides[2]))
+        #expect(data.train.allSatisfy { $0.signal.frames == 2400 })
+        let out = root.appendingPathComponent("model")
+        let result = try runSeqtool([
+            "train", "--config", try writeJSON(object, to: root), "--out", out.path, "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try ModelPipeline.load(folder: out).window == .init(length: 2400, hop: 2400, boundary: "pad-end"))
+        #expect(Dataset.parseCSVLine("a,\"b,\"\"c\"\"\",,d") == ["a", "b,\"c\"", "", "d"])
+    }
+
     @Test func killedRunResumesToTheSameWeights() throws {
         let (root, config) = try setUp(epochs: 6)
         let straight = root.appendingPathComponent("straight")
