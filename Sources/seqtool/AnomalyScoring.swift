@@ -48,9 +48,8 @@ enum DetectError: Error, LocalizedError, CustomStringConvertible, Equatable {
 /// score_t = (1/C) Σ_c |e_{t,c}| / σ_c                σ_c = anomaly.channelStd[c] (1 when absent)
 /// ```
 /// σ_c is the standard deviation of channel c's training error, so every channel weighs the same whatever its
-/// noise, and the score is in units of training-error spread for any channel count. This is the definition
-/// `seqtool train` calibrates the threshold with (`TrainingJob.calibrateAnomaly`), so a model's learned threshold
-/// applies unchanged. Steps without a prediction yet (the first h after a start or a gap) score 0.
+/// noise, and the score is in units of training-error spread for any channel count. `seqtool train` calibrates
+/// the threshold with these same functions (`calibrateAnomaly`), so a model's learned threshold applies unchanged. Steps without a prediction yet (the first h after a start or a gap) score 0.
 enum AnomalyScoring {
     /// The error `e [C]` at every step of every window, offline (training and calibration).
     ///

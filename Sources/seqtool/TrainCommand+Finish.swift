@@ -80,13 +80,14 @@ extension TrainingJob {
     }
 
     /// Per channel, the standard deviation of the training error; the score of a step is the mean over channels
-    /// of `|error| / std`, and the threshold is the `quantile` of the training scores.
+    /// of `|error| / std`, and the threshold is the `quantile` of the training scores — computed by
+    /// `AnomalyScoring` and `AnomalyThreshold`, the same definitions `seqtool detect` scores with.
     static func calibrateAnomaly(
         model: TCNModel, source: WindowDataSource, pipeline: ModelPipeline, quantile: Double
     ) throws -> ModelPipeline.Anomaly? {
         guard var anomaly = pipeline.anomaly else { return nil }
         let channels = pipeline.input.channels
-        var errors = [[Float]](repeating: [], count: channels)
+        var errors: [Float] = []  // [steps, C]
         var lo = 0
         while lo < source.count {
             let hi = min(source.count, lo + 64)
@@ -95,29 +96,19 @@ extension TrainingJob {
             let steps = output.shape[2]
             for b in 0..<(hi - lo) {
                 let valid = batch.lengths?[b] ?? steps
-                for c in 0..<channels {
-                    let row = (b * channels + c) * steps
-                    for t in 0..<valid { errors[c].append(output.data[row + t] - batch.targets.data[row + t]) }
+                for t in 0..<valid {
+                    for c in 0..<channels {
+                        let at = (b * channels + c) * steps + t
+                        errors.append(output.data[at] - batch.targets.data[at])
+                    }
                 }
             }
             lo = hi
         }
-        let std = errors.map { e -> Float in
-            let n = Float(max(e.count, 1))
-            let mean = e.reduce(0, +) / n
-            let s = (e.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
-            return s > 1e-6 ? s : 1
-        }
-        let count = errors.first?.count ?? 0
-        var scores = [Float](repeating: 0, count: count)
-        for c in 0..<channels {
-            for i in 0..<count { scores[i] += abs(errors[c][i]) / std[c] / Float(channels) }
-        }
-        scores.sort()
+        let std = AnomalyScoring.channelStd(errors: errors, channels: channels)
         anomaly.channelStd = std
-        if !scores.isEmpty {
-            anomaly.threshold = scores[min(scores.count - 1, Int(quantile * Double(scores.count - 1)))]
-        }
+        let scores = AnomalyScoring.scores(errors: errors, channels: channels, channelStd: std)
+        if !scores.isEmpty { anomaly.threshold = try AnomalyThreshold.quantile(scores, quantile) }
         return anomaly
     }
 }
