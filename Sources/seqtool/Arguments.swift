@@ -64,3 +64,27 @@ struct Overlap: ExpressibleByArgument, Equatable {
         self.fraction = fraction
     }
 }
+
+/// The options every batch command shares: parallelism, the error policy, redoing finished outputs, quietness.
+///
+/// Used with `@OptionGroup` by `crop` and `features`, so the flags are spelled, documented and validated once.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Work items (files, shards or window groups) processed in parallel (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "On an input that cannot be read or processed: fail (stop, exit 1) or skip (report it and go on).")
+    var onError: OnError = .fail
+
+    @Flag(help: "Redo every output even when a finished one already exists.")
+    var force = false
+
+    @Flag(help: "No progress bar and no summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, got \(jobs)") }
+    }
+
+    /// `--on-error fail`: the first failure stops the run.
+    var stopOnError: Bool { onError == .fail }
+}

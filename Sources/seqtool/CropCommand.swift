@@ -78,23 +78,12 @@ struct Crop: ParsableCommand {
     @Option(help: "Sensor CSV missing cells: error, interpolate, previous, zero, drop or keep (NaN).")
     var missing: MissingArgument = .error
 
-    @Option(help: "Files processed in parallel (default: all cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(help: "On a file that cannot be read: fail (stop, exit 1) or skip (report it and go on).")
-    var onError: OnError = .fail
-
     @Flag(help: "Accept truncated audio files (read what is there, with a warning) instead of failing.")
     var allowTruncated = false
 
-    @Flag(help: "Redo every file even when its output already exists.")
-    var force = false
-
-    @Flag(help: "No progress bar and no summary.")
-    var quiet = false
+    @OptionGroup var batch: RunOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, got \(jobs)") }
         guard filesPerShard >= 1 else { throw ValidationError("--files-per-shard must be ≥ 1, got \(filesPerShard)") }
         if let labelIntervals, !FileManager.default.fileExists(atPath: labelIntervals) {
             throw ValidationError("--label-intervals \(labelIntervals): no such file")
@@ -126,12 +115,12 @@ struct Crop: ParsableCommand {
         let job = CropJob(
             outFolder: URL(fileURLWithPath: out), window: window, overlap: overlap?.fraction, hop: hop,
             boundary: boundary.mode, format: format, csvOptions: csvOptions(), labelling: try labelling(),
-            allowTruncated: allowTruncated, stopOnError: onError == .fail)
+            allowTruncated: allowTruncated, stopOnError: batch.stopOnError)
         let names = CropJob.outputNames(for: files)
         let shards = CropJob.plan(names: names, filesPerShard: filesPerShard)
-        let finished = try job.prepareFolders(force: force)
-        let progress = ProgressReporter(total: files.count, label: "files", quiet: quiet)
-        let results = ParallelRunner.run(count: shards.count, jobs: jobs, stopOnError: onError == .fail) { s in
+        let finished = try job.prepareFolders(force: batch.force)
+        let progress = ProgressReporter(total: files.count, label: "files", quiet: batch.quiet)
+        let results = ParallelRunner.run(count: shards.count, jobs: batch.jobs, stopOnError: batch.stopOnError) { s in
             try job.crop(
                 shard: shards[s], files: files, names: names, finished: finished.contains(shards[s].name),
                 progress: progress.advance)
@@ -152,7 +141,7 @@ struct Crop: ParsableCommand {
         }
         try job.writeManifest(outcomes: outcomes)
         summary.elapsed = Date().timeIntervalSince(started)
-        if !quiet { printError(summary.description) }
+        if !batch.quiet { printError(summary.description) }
     }
 
     /// The sensor labelling options, with the interval file read once for every shard.

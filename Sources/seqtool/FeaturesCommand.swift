@@ -90,20 +90,9 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Accept only files at this rate in Hz (default: each file is analysed at its own rate).")
     var sampleRate: Double?
 
-    @Option(help: "Files (with --from-crop: groups of 32 windows) processed in parallel (default: all cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(help: "On a file that cannot be read or analysed: fail (stop, exit 1) or skip (report it and go on).")
-    var onError: OnError = .fail
-
-    @Flag(help: "Recompute every output even when it already exists.")
-    var force = false
-
-    @Flag(help: "No progress bar and no summary.")
-    var quiet = false
+    @OptionGroup var batch: RunOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, got \(jobs)") }
         if inputs.isEmpty && fromCrop == nil { throw ValidationError("give input files or --from-crop DIR") }
         if !inputs.isEmpty && fromCrop != nil {
             throw ValidationError("give input files or --from-crop DIR, not both")
@@ -137,7 +126,8 @@ struct FeaturesCommand: ParsableCommand {
         let started = Date()
         let job = FeaturesJob(
             outFolder: URL(fileURLWithPath: out), preset: try presetValue(), options: try featureOptions(),
-            requiredRate: sampleRate, jobs: jobs, stopOnError: onError == .fail, force: force, quiet: quiet)
+            requiredRate: sampleRate, jobs: batch.jobs, stopOnError: batch.stopOnError, force: batch.force,
+            quiet: batch.quiet)
         var summary: FeaturesSummary
         if let fromCrop {
             summary = try job.runCrop(CropSource(path: fromCrop))
@@ -146,7 +136,7 @@ struct FeaturesCommand: ParsableCommand {
             summary = try job.runFiles(files)
         }
         summary.elapsed = Date().timeIntervalSince(started)
-        if !quiet { printError(summary.description) }
+        if !batch.quiet { printError(summary.description) }
     }
 }
 
