@@ -256,6 +256,74 @@ public struct Conv1d: Sendable, Equatable {
         )
     }
 
+    /// The streaming forward pass without a cache: the first `history` input steps of `x` `[batch, in, time]`
+    /// are past context (no padding), the output `[batch, out, time − history]`.
+    ///
+    /// Streams advance a few steps per call, where one GEMM per example would have only a few columns; here all
+    /// examples' columns sit side by side (`[in · k, batch · steps]`) for a single GEMM whose result is then
+    /// transposed into `[batch, out, steps]` with the bias. Measured on TCNBench (configuration C, 64 streams,
+    /// one step per call): see the commit that introduced it.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` when `x` is not `[batch, in, time]`.
+    func streamingForward(_ x: Tensor, history: Int) throws -> Tensor {
+        let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
+        let time = max(0, inputTime - history)
+        let rows = inputChannels * kernelSize
+        let width = batch * time
+        guard width > 0 else { return Tensor(zeros: [batch, outputChannels, time]) }
+        precondition(history >= (kernelSize - 1) * dilation, "streaming conv: history \(history) too short")
+        let w = effectiveWeight()
+        // Every column entry is written (the context covers every tap), and the GEMM writes every product entry.
+        var columns = [Float](unsafeUninitializedCapacity: rows * width) { _, n in n = rows * width }
+        var product = [Float](unsafeUninitializedCapacity: outputChannels * width) { _, n in
+            n = outputChannels * width
+        }
+        var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
+            n = batch * outputChannels * time
+        }
+        let zeros = [Float](repeating: 0, count: outputChannels)
+        let biasData = bias?.data ?? zeros
+        x.data.withUnsafeBufferPointer { xp in
+            columns.withUnsafeMutableBufferPointer { cp in
+                for b in 0..<batch {
+                    for i in 0..<inputChannels {
+                        let source = b * inputChannels * inputTime + i * inputTime + history
+                        for j in 0..<kernelSize {
+                            let shift = j * dilation - (kernelSize - 1) * dilation
+                            let target = (i * kernelSize + j) * width + b * time
+                            for t in 0..<time { cp[target + t] = xp[source + shift + t] }
+                        }
+                    }
+                }
+            }
+        }
+        w.data.withUnsafeBufferPointer { wp in
+            columns.withUnsafeBufferPointer { cp in
+                product.withUnsafeMutableBufferPointer { pp in
+                    guard let wBase = wp.baseAddress, let cBase = cp.baseAddress, let pBase = pp.baseAddress else {
+                        return
+                    }
+                    sgemm(
+                        transA: false, transB: false, m: outputChannels, n: width, k: rows, wBase, lda: rows, cBase,
+                        ldb: width, beta: 0, pBase, ldc: width)
+                }
+            }
+        }
+        product.withUnsafeBufferPointer { pp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for b in 0..<batch {
+                    for o in 0..<outputChannels {
+                        let bo = biasData[o]
+                        let source = o * width + b * time
+                        let target = (b * outputChannels + o) * time
+                        for t in 0..<time { yp[target + t] = pp[source + t] + bo }
+                    }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [batch, outputChannels, time], data: y)
+    }
+
     /// Shifted copies of one example `x` `[in, inputTime]`:
     /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`. Entries outside the input are not
     /// written (the caller's buffer holds zeros there, and the same entries are skipped for every example).

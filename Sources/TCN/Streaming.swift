@@ -87,7 +87,7 @@ public struct TCNStream: Sendable {
                 let conv = s == 0 ? block.conv1 : block.conv2
                 let context = concatenateTime(histories[2 * i + s], stage)
                 histories[2 * i + s] = lastSteps(context, histories[2 * i + s].shape[2])
-                var c = try conv.forward(context, history: histories[2 * i + s].shape[2]).output
+                var c = try conv.streamingForward(context, history: histories[2 * i + s].shape[2])
                 if !block.batchNorms.isEmpty {
                     var bn = block.batchNorms[s]
                     c = try bn.forward(c, training: false).output
@@ -96,14 +96,22 @@ public struct TCNStream: Sendable {
                 }
                 stage = block.activation(c)
             }
-            if let downsample = block.downsample { stage.add(try downsample(h)) } else { stage.add(h) }
+            if let downsample = block.downsample {
+                stage.add(try downsample.streamingForward(h, history: 0))
+            } else {
+                stage.add(h)
+            }
             h = block.finalActivation(stage)
             outputs.append(h)
         }
         if model.configuration.backbone.skipConnections {
             var sum = Tensor(zeros: h.shape)
             for (i, y) in outputs.enumerated() {
-                if let projection = model.skipProjections[i] { sum.add(try projection(y)) } else { sum.add(y) }
+                if let projection = model.skipProjections[i] {
+                    sum.add(try projection.streamingForward(y, history: 0))
+                } else {
+                    sum.add(y)
+                }
             }
             h = (model.configuration.backbone.finalActivation ?? model.configuration.backbone.activation)(sum)
         }
@@ -121,7 +129,7 @@ public struct TCNStream: Sendable {
             }
         }
         for b in 0..<streams { stepsProcessed[b] += n }
-        return try model.linear(h)
+        return try model.linear.convolution.streamingForward(h, history: 0)
     }
 }
 
@@ -129,10 +137,17 @@ public struct TCNStream: Sendable {
 private func concatenateTime(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (batch, channels, p, n) = (a.shape[0], a.shape[1], a.shape[2], b.shape[2])
     if p == 0 { return b }
-    var data = [Float](repeating: 0, count: batch * channels * (p + n))
-    for r in 0..<(batch * channels) {
-        for t in 0..<p { data[r * (p + n) + t] = a.data[r * p + t] }
-        for t in 0..<n { data[r * (p + n) + p + t] = b.data[r * n + t] }
+    let data = [Float](unsafeUninitializedCapacity: batch * channels * (p + n)) { out, count in
+        a.data.withUnsafeBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                guard let o = out.baseAddress, let aBase = ap.baseAddress, let bBase = bp.baseAddress else { return }
+                for r in 0..<(batch * channels) {
+                    (o + r * (p + n)).initialize(from: aBase + r * p, count: p)
+                    (o + r * (p + n) + p).initialize(from: bBase + r * n, count: n)
+                }
+            }
+        }
+        count = batch * channels * (p + n)
     }
     return Tensor(uncheckedShape: [batch, channels, p + n], data: data)
 }
@@ -140,9 +155,14 @@ private func concatenateTime(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// The last `p` steps of `[B, C, T]` (`T ≥ p`).
 private func lastSteps(_ x: Tensor, _ p: Int) -> Tensor {
     let (batch, channels, time) = (x.shape[0], x.shape[1], x.shape[2])
-    var data = [Float](repeating: 0, count: batch * channels * p)
-    for r in 0..<(batch * channels) {
-        for t in 0..<p { data[r * p + t] = x.data[r * time + time - p + t] }
+    let data = [Float](unsafeUninitializedCapacity: batch * channels * p) { out, count in
+        x.data.withUnsafeBufferPointer { xp in
+            guard let o = out.baseAddress, let xBase = xp.baseAddress else { return }
+            for r in 0..<(batch * channels) {
+                (o + r * p).initialize(from: xBase + r * time + time - p, count: p)
+            }
+        }
+        count = batch * channels * p
     }
     return Tensor(uncheckedShape: [batch, channels, p], data: data)
 }
