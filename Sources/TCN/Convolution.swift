@@ -256,22 +256,26 @@ public struct Conv1d: Sendable, Equatable {
         )
     }
 
-    /// The streaming forward pass without a cache: the first `history` input steps of `x` `[batch, in, time]`
-    /// are past context (no padding), the output `[batch, out, time − history]`.
+    /// The streaming forward pass without a cache: `chunk` `[batch, in, n]` continues `context`
+    /// `[batch, in, p]`, the `p` steps before it (`p ≥ (k − 1) · dilation`; `nil` for none, 1×1 filters), and the
+    /// output is `[batch, out, n]` (no padding).
     ///
     /// Streams advance a few steps per call, where one GEMM per example would have only a few columns; here all
-    /// examples' columns sit side by side (`[in · k, batch · steps]`) for a single GEMM whose result is then
-    /// transposed into `[batch, out, steps]` with the bias. Measured on TCNBench (configuration C, 64 streams,
-    /// one step per call): see the commit that introduced it.
+    /// examples' columns sit side by side (`[in · k, batch · n]`), read straight from context and chunk, for a
+    /// single GEMM whose result is then transposed into `[batch, out, n]` with the bias.
     ///
-    /// - Throws: `TCNError.shapeMismatch` when `x` is not `[batch, in, time]`.
-    func streamingForward(_ x: Tensor, history: Int) throws -> Tensor {
-        let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
-        let time = max(0, inputTime - history)
+    /// - Throws: `TCNError.shapeMismatch` when `chunk` is not `[batch, in, n]`.
+    func streamingForward(_ chunk: Tensor, context: Tensor?) throws -> Tensor {
+        let (batch, _, time) = try chunk.batchChannelsTime(name: "conv input", channels: inputChannels)
+        let history = context?.shape[2] ?? 0
         let rows = inputChannels * kernelSize
         let width = batch * time
         guard width > 0 else { return Tensor(zeros: [batch, outputChannels, time]) }
-        precondition(history >= (kernelSize - 1) * dilation, "streaming conv: history \(history) too short")
+        precondition(
+            history >= (kernelSize - 1) * dilation
+                && (context.map { $0.shape == [batch, inputChannels, history] } ?? true),
+            "streaming conv: context \(context?.shape ?? []) for chunk \(chunk.shape)")
+        let first = history - (kernelSize - 1) * dilation
         let w = effectiveWeight()
         // Every column entry is written (the context covers every tap), and the GEMM writes every product entry.
         var columns = [Float](unsafeUninitializedCapacity: rows * width) { _, n in n = rows * width }
@@ -283,15 +287,21 @@ public struct Conv1d: Sendable, Equatable {
         }
         let zeros = [Float](repeating: 0, count: outputChannels)
         let biasData = bias?.data ?? zeros
-        x.data.withUnsafeBufferPointer { xp in
-            columns.withUnsafeMutableBufferPointer { cp in
-                for b in 0..<batch {
-                    for i in 0..<inputChannels {
-                        let source = b * inputChannels * inputTime + i * inputTime + history
-                        for j in 0..<kernelSize {
-                            let shift = j * dilation - (kernelSize - 1) * dilation
-                            let target = (i * kernelSize + j) * width + b * time
-                            for t in 0..<time { cp[target + t] = xp[source + shift + t] }
+        let past = context?.data ?? []
+        chunk.data.withUnsafeBufferPointer { xp in
+            past.withUnsafeBufferPointer { hp in
+                columns.withUnsafeMutableBufferPointer { cp in
+                    for b in 0..<batch {
+                        for i in 0..<inputChannels {
+                            let row = b * inputChannels + i
+                            for j in 0..<kernelSize {
+                                let target = (i * kernelSize + j) * width + b * time
+                                for t in 0..<time {
+                                    // Position in context ++ chunk.
+                                    let s = first + t + j * dilation
+                                    cp[target + t] = s < history ? hp[row * history + s] : xp[row * time + s - history]
+                                }
+                            }
                         }
                     }
                 }

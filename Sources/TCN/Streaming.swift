@@ -85,9 +85,9 @@ public struct TCNStream: Sendable {
             var stage = h
             for s in 0..<2 {
                 let conv = s == 0 ? block.conv1 : block.conv2
-                let context = concatenateTime(histories[2 * i + s], stage)
-                histories[2 * i + s] = lastSteps(context, histories[2 * i + s].shape[2])
-                var c = try conv.streamingForward(context, history: histories[2 * i + s].shape[2])
+                let context = histories[2 * i + s]
+                var c = try conv.streamingForward(stage, context: context.shape[2] == 0 ? nil : context)
+                histories[2 * i + s] = advance(context, by: stage)
                 if !block.batchNorms.isEmpty {
                     var bn = block.batchNorms[s]
                     c = try bn.forward(c, training: false).output
@@ -97,7 +97,7 @@ public struct TCNStream: Sendable {
                 stage = block.activation(c)
             }
             if let downsample = block.downsample {
-                stage.add(try downsample.streamingForward(h, history: 0))
+                stage.add(try downsample.streamingForward(h, context: nil))
             } else {
                 stage.add(h)
             }
@@ -108,7 +108,7 @@ public struct TCNStream: Sendable {
             var sum = Tensor(zeros: h.shape)
             for (i, y) in outputs.enumerated() {
                 if let projection = model.skipProjections[i] {
-                    sum.add(try projection.streamingForward(y, history: 0))
+                    sum.add(try projection.streamingForward(y, context: nil))
                 } else {
                     sum.add(y)
                 }
@@ -129,37 +129,23 @@ public struct TCNStream: Sendable {
             }
         }
         for b in 0..<streams { stepsProcessed[b] += n }
-        return try model.linear.convolution.streamingForward(h, history: 0)
+        return try model.linear.convolution.streamingForward(h, context: nil)
     }
 }
 
-/// `[B, C, p] ++ [B, C, n]` along time.
-private func concatenateTime(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let (batch, channels, p, n) = (a.shape[0], a.shape[1], a.shape[2], b.shape[2])
-    if p == 0 { return b }
-    let data = [Float](unsafeUninitializedCapacity: batch * channels * (p + n)) { out, count in
-        a.data.withUnsafeBufferPointer { ap in
-            b.data.withUnsafeBufferPointer { bp in
-                guard let o = out.baseAddress, let aBase = ap.baseAddress, let bBase = bp.baseAddress else { return }
-                for r in 0..<(batch * channels) {
-                    (o + r * (p + n)).initialize(from: aBase + r * p, count: p)
-                    (o + r * (p + n) + p).initialize(from: bBase + r * n, count: n)
-                }
-            }
-        }
-        count = batch * channels * (p + n)
-    }
-    return Tensor(uncheckedShape: [batch, channels, p + n], data: data)
-}
-
-/// The last `p` steps of `[B, C, T]` (`T ≥ p`).
-private func lastSteps(_ x: Tensor, _ p: Int) -> Tensor {
-    let (batch, channels, time) = (x.shape[0], x.shape[1], x.shape[2])
+/// The last `p` steps of `context ++ chunk` along time (`[B, C, p]`, `[B, C, n]` → `[B, C, p]`).
+private func advance(_ context: Tensor, by chunk: Tensor) -> Tensor {
+    let (batch, channels, p, n) = (context.shape[0], context.shape[1], context.shape[2], chunk.shape[2])
+    if p == 0 || n == 0 || context.count == 0 { return context }
     let data = [Float](unsafeUninitializedCapacity: batch * channels * p) { out, count in
-        x.data.withUnsafeBufferPointer { xp in
-            guard let o = out.baseAddress, let xBase = xp.baseAddress else { return }
-            for r in 0..<(batch * channels) {
-                (o + r * p).initialize(from: xBase + r * time + time - p, count: p)
+        context.data.withUnsafeBufferPointer { hp in
+            chunk.data.withUnsafeBufferPointer { xp in
+                guard let o = out.baseAddress, let h = hp.baseAddress, let x = xp.baseAddress else { return }
+                let kept = max(0, p - n)  // context steps that stay
+                for r in 0..<(batch * channels) {
+                    (o + r * p).initialize(from: h + r * p + p - kept, count: kept)
+                    (o + r * p + kept).initialize(from: x + r * n + n - (p - kept), count: p - kept)
+                }
             }
         }
         count = batch * channels * p
