@@ -226,25 +226,24 @@ public struct Conv1d: Sendable, Equatable {
                     TCNThreads.forEach(batch) { b in
                         let xb = xBase + b * inputChannels * inputTime
                         let yb = yBase + b * outputChannels * time
+                        // The bias is written first and the GEMM adds to it (beta = 1): one pass less over y.
+                        if let biasData {
+                            for o in 0..<outputChannels {
+                                (yb + o * time).initialize(repeating: biasData[o], count: time)
+                            }
+                        }
+                        let beta: Float = biasData == nil ? 0 : 1
                         if direct {
                             sgemm(
                                 transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, xb, ldb: inputTime, beta: 0, yb, ldc: time)
+                                lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
                         } else {
                             let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * time)
                             defer { columns.deallocate() }
-                            columns.initialize(repeating: 0, count: rows * time)
                             im2col(xb, inputTime: inputTime, time: time, left: left, into: columns)
                             sgemm(
                                 transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, columns, ldb: time, beta: 0, yb, ldc: time)
-                        }
-                        if let biasData {
-                            for o in 0..<outputChannels {
-                                let bo = biasData[o]
-                                let row = yb + o * time
-                                for t in 0..<time { row[t] += bo }
-                            }
+                                lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
                         }
                     }
                 }
@@ -335,19 +334,20 @@ public struct Conv1d: Sendable, Equatable {
     }
 
     /// Shifted copies of one example `x` `[in, inputTime]`:
-    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`. Entries outside the input are not
-    /// written (the caller's buffer holds zeros there, and the same entries are skipped for every example).
+    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`, zero outside the input (only those entries
+    /// are zero-filled, not the whole buffer).
     func im2col(
         _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
                 let shift = j * dilation - left
-                let lo = max(0, -shift)
-                let hi = min(time, inputTime - shift)
-                guard lo < hi else { continue }
-                (columns + (i * kernelSize + j) * time + lo).update(
-                    from: x + i * inputTime + lo + shift, count: hi - lo)
+                let row = columns + (i * kernelSize + j) * time
+                let lo = min(time, max(0, -shift))
+                let hi = max(lo, min(time, inputTime - shift))
+                row.initialize(repeating: 0, count: lo)
+                (row + lo).initialize(from: x + i * inputTime + lo + shift, count: hi - lo)
+                (row + hi).initialize(repeating: 0, count: time - hi)
             }
         }
     }
@@ -399,7 +399,6 @@ public struct Conv1d: Sendable, Equatable {
                                     defer { scratch.deallocate() }
                                     var cols = UnsafePointer(xb)
                                     if !direct {
-                                        scratch.initialize(repeating: 0, count: rows * time)
                                         im2col(xb, inputTime: time, time: time, left: left, into: scratch)
                                         cols = UnsafePointer(scratch)
                                     }
