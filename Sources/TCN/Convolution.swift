@@ -33,7 +33,10 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// repacking — writing straight into `y[b]`. The backward pass rebuilds the columns and does two more GEMMs
 /// (weight gradient, column gradient) and a col2im scatter. Examples run in parallel (`TCNThreads`). Measured on TCNBench (batch 32, 64 channels, k = 3, 256 steps): per-tap GEMMs (`k` GEMMs of
 /// inner size `in` reading the input in place) were no faster (best 17.8 ms vs 14.6 ms), and one batch-wide
-/// column matrix needed two extra transposes.
+/// column matrix needed two extra transposes. Grouping examples into GEMMs of ≥ 1,024 columns was measured again
+/// on the configurations A and C (inference): no gain beyond run-to-run noise (A 5,457–6,298 vs
+/// 5,182–6,517 samples/s), so each example keeps its own GEMM. Streaming (`TCNStream`), where each call has only a
+/// few steps, does stack all streams' columns into one GEMM.
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int
