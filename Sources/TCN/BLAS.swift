@@ -46,8 +46,9 @@ public enum TCNThreads {
 
     /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. `"Haswell"`, `"SkylakeX"`).
     ///
-    /// OpenBLAS chooses it when the process starts; `OPENBLAS_CORETYPE=SkylakeX` in the environment selects the
-    /// AVX-512 kernels on CPUs that OpenBLAS 0.3.21 misdetects as Haswell (recent AMD EPYC).
+    /// OpenBLAS chooses it when the process starts, from the CPU or from `OPENBLAS_CORETYPE`. On the AMD EPYC
+    /// (Zen 5) test machine OpenBLAS 0.3.21 picks its AVX-512 `Cooperlake` kernels by itself; the environment there
+    /// sets `OPENBLAS_CORETYPE=Haswell`, which forces the AVX2 kernels (~1.5× slower convolutions, Benchmarks/tcn).
     public static var blasCore: String { String(cString: openblas_get_corename()) }
 
     /// OpenBLAS is switched to one thread once, before the first parallel GEMM.

@@ -33,7 +33,10 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// repacking — writing straight into `y[b]`. The backward pass rebuilds the columns and does two more GEMMs
 /// (weight gradient, column gradient) and a col2im scatter. Examples run in parallel (`TCNThreads`). Measured on TCNBench (batch 32, 64 channels, k = 3, 256 steps): per-tap GEMMs (`k` GEMMs of
 /// inner size `in` reading the input in place) were no faster (best 17.8 ms vs 14.6 ms), and one batch-wide
-/// column matrix needed two extra transposes.
+/// column matrix needed two extra transposes. Grouping examples into GEMMs of ≥ 1,024 columns was measured again
+/// on the configurations A and C (inference): no gain beyond run-to-run noise (A 5,457–6,298 vs
+/// 5,182–6,517 samples/s), so each example keeps its own GEMM. Streaming (`TCNStream`), where each call has only a
+/// few steps, does stack all streams' columns into one GEMM.
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int
@@ -226,25 +229,24 @@ public struct Conv1d: Sendable, Equatable {
                     TCNThreads.forEach(batch) { b in
                         let xb = xBase + b * inputChannels * inputTime
                         let yb = yBase + b * outputChannels * time
+                        // The bias is written first and the GEMM adds to it (beta = 1): one pass less over y.
+                        if let biasData {
+                            for o in 0..<outputChannels {
+                                (yb + o * time).initialize(repeating: biasData[o], count: time)
+                            }
+                        }
+                        let beta: Float = biasData == nil ? 0 : 1
                         if direct {
                             sgemm(
                                 transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, xb, ldb: inputTime, beta: 0, yb, ldc: time)
+                                lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
                         } else {
                             let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * time)
                             defer { columns.deallocate() }
-                            columns.initialize(repeating: 0, count: rows * time)
                             im2col(xb, inputTime: inputTime, time: time, left: left, into: columns)
                             sgemm(
                                 transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, columns, ldb: time, beta: 0, yb, ldc: time)
-                        }
-                        if let biasData {
-                            for o in 0..<outputChannels {
-                                let bo = biasData[o]
-                                let row = yb + o * time
-                                for t in 0..<time { row[t] += bo }
-                            }
+                                lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
                         }
                     }
                 }
@@ -256,20 +258,99 @@ public struct Conv1d: Sendable, Equatable {
         )
     }
 
+    /// The streaming forward pass without a cache: `chunk` `[batch, in, n]` continues `context`
+    /// `[batch, in, p]`, the `p` steps before it (`p ≥ (k − 1) · dilation`; `nil` for none, 1×1 filters), and the
+    /// output is `[batch, out, n]` (no padding).
+    ///
+    /// Streams advance a few steps per call, where one GEMM per example would have only a few columns; here all
+    /// examples' columns sit side by side (`[in · k, batch · n]`), read straight from context and chunk, for a
+    /// single GEMM whose result is then transposed into `[batch, out, n]` with the bias.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` when `chunk` is not `[batch, in, n]`.
+    func streamingForward(_ chunk: Tensor, context: Tensor?) throws -> Tensor {
+        let (batch, _, time) = try chunk.batchChannelsTime(name: "conv input", channels: inputChannels)
+        let history = context?.shape[2] ?? 0
+        let rows = inputChannels * kernelSize
+        let width = batch * time
+        guard width > 0 else { return Tensor(zeros: [batch, outputChannels, time]) }
+        precondition(
+            history >= (kernelSize - 1) * dilation
+                && (context.map { $0.shape == [batch, inputChannels, history] } ?? true),
+            "streaming conv: context \(context?.shape ?? []) for chunk \(chunk.shape)")
+        let first = history - (kernelSize - 1) * dilation
+        let w = effectiveWeight()
+        // Every column entry is written (the context covers every tap), and the GEMM writes every product entry.
+        var columns = [Float](unsafeUninitializedCapacity: rows * width) { _, n in n = rows * width }
+        var product = [Float](unsafeUninitializedCapacity: outputChannels * width) { _, n in
+            n = outputChannels * width
+        }
+        var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
+            n = batch * outputChannels * time
+        }
+        let zeros = [Float](repeating: 0, count: outputChannels)
+        let biasData = bias?.data ?? zeros
+        let past = context?.data ?? []
+        chunk.data.withUnsafeBufferPointer { xp in
+            past.withUnsafeBufferPointer { hp in
+                columns.withUnsafeMutableBufferPointer { cp in
+                    for b in 0..<batch {
+                        for i in 0..<inputChannels {
+                            let row = b * inputChannels + i
+                            for j in 0..<kernelSize {
+                                let target = (i * kernelSize + j) * width + b * time
+                                for t in 0..<time {
+                                    // Position in context ++ chunk.
+                                    let s = first + t + j * dilation
+                                    cp[target + t] = s < history ? hp[row * history + s] : xp[row * time + s - history]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        w.data.withUnsafeBufferPointer { wp in
+            columns.withUnsafeBufferPointer { cp in
+                product.withUnsafeMutableBufferPointer { pp in
+                    guard let wBase = wp.baseAddress, let cBase = cp.baseAddress, let pBase = pp.baseAddress else {
+                        return
+                    }
+                    sgemm(
+                        transA: false, transB: false, m: outputChannels, n: width, k: rows, wBase, lda: rows, cBase,
+                        ldb: width, beta: 0, pBase, ldc: width)
+                }
+            }
+        }
+        product.withUnsafeBufferPointer { pp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for b in 0..<batch {
+                    for o in 0..<outputChannels {
+                        let bo = biasData[o]
+                        let source = o * width + b * time
+                        let target = (b * outputChannels + o) * time
+                        for t in 0..<time { yp[target + t] = pp[source + t] + bo }
+                    }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [batch, outputChannels, time], data: y)
+    }
+
     /// Shifted copies of one example `x` `[in, inputTime]`:
-    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`. Entries outside the input are not
-    /// written (the caller's buffer holds zeros there, and the same entries are skipped for every example).
+    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`, zero outside the input (only those entries
+    /// are zero-filled, not the whole buffer).
     func im2col(
         _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
                 let shift = j * dilation - left
-                let lo = max(0, -shift)
-                let hi = min(time, inputTime - shift)
-                guard lo < hi else { continue }
-                (columns + (i * kernelSize + j) * time + lo).update(
-                    from: x + i * inputTime + lo + shift, count: hi - lo)
+                let row = columns + (i * kernelSize + j) * time
+                let lo = min(time, max(0, -shift))
+                let hi = max(lo, min(time, inputTime - shift))
+                row.initialize(repeating: 0, count: lo)
+                (row + lo).initialize(from: x + i * inputTime + lo + shift, count: hi - lo)
+                (row + hi).initialize(repeating: 0, count: time - hi)
             }
         }
     }
@@ -321,7 +402,6 @@ public struct Conv1d: Sendable, Equatable {
                                     defer { scratch.deallocate() }
                                     var cols = UnsafePointer(xb)
                                     if !direct {
-                                        scratch.initialize(repeating: 0, count: rows * time)
                                         im2col(xb, inputTime: time, time: time, left: left, into: scratch)
                                         cols = UnsafePointer(scratch)
                                     }

@@ -85,9 +85,9 @@ public struct TCNStream: Sendable {
             var stage = h
             for s in 0..<2 {
                 let conv = s == 0 ? block.conv1 : block.conv2
-                let context = concatenateTime(histories[2 * i + s], stage)
-                histories[2 * i + s] = lastSteps(context, histories[2 * i + s].shape[2])
-                var c = try conv.forward(context, history: histories[2 * i + s].shape[2]).output
+                let context = histories[2 * i + s]
+                var c = try conv.streamingForward(stage, context: context.shape[2] == 0 ? nil : context)
+                histories[2 * i + s] = advance(context, by: stage)
                 if !block.batchNorms.isEmpty {
                     var bn = block.batchNorms[s]
                     c = try bn.forward(c, training: false).output
@@ -96,14 +96,22 @@ public struct TCNStream: Sendable {
                 }
                 stage = block.activation(c)
             }
-            if let downsample = block.downsample { stage.add(try downsample(h)) } else { stage.add(h) }
+            if let downsample = block.downsample {
+                stage.add(try downsample.streamingForward(h, context: nil))
+            } else {
+                stage.add(h)
+            }
             h = block.finalActivation(stage)
             outputs.append(h)
         }
         if model.configuration.backbone.skipConnections {
             var sum = Tensor(zeros: h.shape)
             for (i, y) in outputs.enumerated() {
-                if let projection = model.skipProjections[i] { sum.add(try projection(y)) } else { sum.add(y) }
+                if let projection = model.skipProjections[i] {
+                    sum.add(try projection.streamingForward(y, context: nil))
+                } else {
+                    sum.add(y)
+                }
             }
             h = (model.configuration.backbone.finalActivation ?? model.configuration.backbone.activation)(sum)
         }
@@ -121,28 +129,26 @@ public struct TCNStream: Sendable {
             }
         }
         for b in 0..<streams { stepsProcessed[b] += n }
-        return try model.linear(h)
+        return try model.linear.convolution.streamingForward(h, context: nil)
     }
 }
 
-/// `[B, C, p] ++ [B, C, n]` along time.
-private func concatenateTime(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let (batch, channels, p, n) = (a.shape[0], a.shape[1], a.shape[2], b.shape[2])
-    if p == 0 { return b }
-    var data = [Float](repeating: 0, count: batch * channels * (p + n))
-    for r in 0..<(batch * channels) {
-        for t in 0..<p { data[r * (p + n) + t] = a.data[r * p + t] }
-        for t in 0..<n { data[r * (p + n) + p + t] = b.data[r * n + t] }
-    }
-    return Tensor(uncheckedShape: [batch, channels, p + n], data: data)
-}
-
-/// The last `p` steps of `[B, C, T]` (`T ≥ p`).
-private func lastSteps(_ x: Tensor, _ p: Int) -> Tensor {
-    let (batch, channels, time) = (x.shape[0], x.shape[1], x.shape[2])
-    var data = [Float](repeating: 0, count: batch * channels * p)
-    for r in 0..<(batch * channels) {
-        for t in 0..<p { data[r * p + t] = x.data[r * time + time - p + t] }
+/// The last `p` steps of `context ++ chunk` along time (`[B, C, p]`, `[B, C, n]` → `[B, C, p]`).
+private func advance(_ context: Tensor, by chunk: Tensor) -> Tensor {
+    let (batch, channels, p, n) = (context.shape[0], context.shape[1], context.shape[2], chunk.shape[2])
+    if p == 0 || n == 0 || context.count == 0 { return context }
+    let data = [Float](unsafeUninitializedCapacity: batch * channels * p) { out, count in
+        context.data.withUnsafeBufferPointer { hp in
+            chunk.data.withUnsafeBufferPointer { xp in
+                guard let o = out.baseAddress, let h = hp.baseAddress, let x = xp.baseAddress else { return }
+                let kept = max(0, p - n)  // context steps that stay
+                for r in 0..<(batch * channels) {
+                    (o + r * p).initialize(from: h + r * p + p - kept, count: kept)
+                    (o + r * p + kept).initialize(from: x + r * n + n - (p - kept), count: p - kept)
+                }
+            }
+        }
+        count = batch * channels * p
     }
     return Tensor(uncheckedShape: [batch, channels, p], data: data)
 }
