@@ -112,6 +112,23 @@ import Windowing
         #expect(throws: InputError.noFiles(empty.path)) { try InputExpander.expand([empty.path], labels: .none) }
     }
 
+    @Test func pathsNormaliseAsText() {
+        #expect(InputExpander.lexicallyNormalized("/a/./b//c/../d.wav") == "/a/b/d.wav")
+        #expect(InputExpander.lexicallyNormalized("/../x") == "/x")
+        #expect(InputExpander.lexicallyNormalized("/") == "/")
+    }
+
+    @Test func sameFileGivenTwiceIsCroppedOnce() throws {
+        let root = try copyDigits(["six"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = root.appendingPathComponent("six/ava_0.wav").path
+        let files = try InputExpander.expand(
+            [file, root.path + "/six/../six/ava_0.wav", root.path + "/six"], labels: .none)
+        #expect(files.count == 18)
+        let listed = try FileManager.default.contentsOfDirectory(atPath: root.path + "/six").map { "six/" + $0 }
+        #expect(InputExpander.listFiles(below: root.path).sorted() == listed.sorted())
+    }
+
     @Test func outputNamesAreUniqueAndFlat() {
         let files = [
             InputFile(path: "a/x.wav", relativeName: "one/x.wav", kind: .audio),
