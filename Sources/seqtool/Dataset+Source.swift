@@ -20,9 +20,15 @@ struct WindowSet: Sendable {
     /// Where each window lies in its file.
     var provenance: [WindowProvenance]
 
+    /// Sensor segments skipped because they are shorter than one window (a gap left too few rows between).
+    var skippedSegments: [String] = []
+
     /// Windows every file with `pipeline`; `labels` maps class names to indices.
     ///
-    /// - Throws: `JobError.badData` naming a file that gives no window.
+    /// For the anomaly task (`pipeline.task == .anomaly`) the files are the segments a sensor stream's gaps cut it
+    /// into, and a segment shorter than one window is skipped and listed in `skippedSegments`; a clip that gives
+    /// no window is an error, since it would silently drop a labelled example.
+    /// - Throws: `JobError.badData` naming a clip that gives no window, or when no file gives any window.
     init(files: [LoadedFile], pipeline: ModelPipeline, labels: [String]) throws {
         samples = []
         count = 0
@@ -34,6 +40,10 @@ struct WindowSet: Sendable {
         provenance = []
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         for (f, file) in files.enumerated() {
+            if pipeline.task == .anomaly, file.signal.frames < pipeline.window.length {
+                skippedSegments.append(file.path)
+                continue
+            }
             let frames = try pipeline.windows(of: file.signal, source: file.path)
             samples += frames.samples
             count += frames.count
@@ -43,6 +53,11 @@ struct WindowSet: Sendable {
                 classes += [Int](repeating: c, count: frames.count)
                 fileClasses.append(c)
             }
+        }
+        if !files.isEmpty, count == 0 {
+            throw JobError.badData(
+                source: files[0].path,
+                reason: "no segment holds a whole \(pipeline.window.length)-sample window (\(files.count) segments)")
         }
     }
 

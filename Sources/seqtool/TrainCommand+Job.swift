@@ -170,6 +170,12 @@ struct TrainingJob {
         let trainSet = try WindowSet(files: data.train, pipeline: pipeline, labels: data.labels)
         let validationSet = try WindowSet(files: data.validation, pipeline: pipeline, labels: data.labels)
         let testSet = try WindowSet(files: data.test, pipeline: pipeline, labels: data.labels)
+        let skipped = trainSet.skippedSegments + validationSet.skippedSegments + testSet.skippedSegments
+        if !skipped.isEmpty {
+            log(
+                "skipped \(skipped.count) segment(s) shorter than one \(pipeline.window.length)-sample window: "
+                    + skipped.prefix(5).joined(separator: ", ") + (skipped.count > 5 ? ", …" : ""))
+        }
         let epochCounter = EpochCounter()
         let trainSource = try WindowDataSource(
             windows: trainSet, pipeline: pipeline, target: target, augmentation: config.augmentation, seed: config.seed,

@@ -225,6 +225,36 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         #expect(try reconstruction.batch([0]).targets == (try reconstruction.batch([0]).input))
     }
 
+    @Test func segmentsShorterThanAWindowAreSkippedForAnomalyButClipsAreNot() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 1)
+        pipeline.task = .anomaly
+        pipeline.labels = nil
+        pipeline.anomaly = .init(mode: .forecast, horizon: 1, threshold: nil, channelStd: [])
+        pipeline.window = .init(length: 5, hop: 5, boundary: "valid")
+        pipeline.normalization = .init(mean: [0], std: [1])
+        func segment(_ name: String, _ n: Int) throws -> LoadedFile {
+            LoadedFile(
+                path: name, label: nil, group: nil,
+                signal: try Signal(samples: (0..<n).map(Float.init), channels: 1, sampleRate: 8000))
+        }
+        // A gap left 3 rows between two long runs: those rows cannot form a window and are skipped, by name.
+        let set = try WindowSet(
+            files: [try segment("p.csv#0", 12), try segment("p.csv#1", 3), try segment("p.csv#2", 5)],
+            pipeline: pipeline, labels: [])
+        #expect(set.count == 3)
+        #expect(set.skippedSegments == ["p.csv#1"])
+        #expect(set.fileIndex == [0, 0, 2])
+        // Nothing long enough at all is an error naming the data.
+        #expect(throws: JobError.self) {
+            try WindowSet(files: [try segment("q.csv#0", 3)], pipeline: pipeline, labels: [])
+        }
+        // A classification clip without a window is still an error (it would silently drop an example).
+        pipeline.task = .classification
+        #expect(throws: JobError.self) {
+            try WindowSet(files: [try segment("clip.wav", 3)], pipeline: pipeline, labels: [])
+        }
+    }
+
     @Test func sensorTrainingWritesAnAnomalyPipeline() throws {
         let root = try TestPaths.temporaryDirectory("anomaly")
         let config: [String: Any] = [
