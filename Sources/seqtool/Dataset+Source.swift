@@ -22,12 +22,22 @@ struct WindowSet: Sendable {
 
     /// Sensor segments skipped because they are shorter than one window (a gap left too few rows between).
     var skippedSegments: [String] = []
+    /// Anomaly task: windows left out because a row in them is labelled anomalous (the model learns normal data).
+    var droppedAnomalous = 0
+
+    /// Whether a sensor row's label means normal: empty, `normal`, `0` or `false` (any case). Any other label
+    /// (`anomaly`, `1`, `fault`, …) marks the row anomalous.
+    static func isNormal(_ label: String) -> Bool {
+        ["", "normal", "0", "false"].contains(label.lowercased())
+    }
 
     /// Windows every file with `pipeline`; `labels` maps class names to indices.
     ///
     /// For the anomaly task (`pipeline.task == .anomaly`) the files are the segments a sensor stream's gaps cut it
-    /// into, and a segment shorter than one window is skipped and listed in `skippedSegments`; a clip that gives
-    /// no window is an error, since it would silently drop a labelled example.
+    /// into: a segment shorter than one window is skipped and listed in `skippedSegments`, and when the stream has
+    /// a label column, windows holding a row labelled anomalous are left out (`droppedAnomalous`), so the model
+    /// learns normal data only. For classification, a clip that gives no window is an error, since it would
+    /// silently drop a labelled example.
     /// - Throws: `JobError.badData` naming a clip that gives no window, or when no file gives any window.
     init(files: [LoadedFile], pipeline: ModelPipeline, labels: [String]) throws {
         samples = []
@@ -44,7 +54,20 @@ struct WindowSet: Sendable {
                 skippedSegments.append(file.path)
                 continue
             }
-            let frames = try pipeline.windows(of: file.signal, source: file.path)
+            var frames = try pipeline.windows(of: file.signal, source: file.path)
+            if pipeline.task == .anomaly, let rows = file.sampleLabels {
+                let keep = frames.provenance.indices.filter { w in
+                    rows[frames.provenance[w].signalRange].allSatisfy(Self.isNormal)
+                }
+                droppedAnomalous += frames.count - keep.count
+                if keep.count < frames.count {
+                    let size = frames.channels * frames.length
+                    frames = try FrameBatch(
+                        count: keep.count, channels: frames.channels, length: frames.length,
+                        samples: keep.flatMap { frames.samples[($0 * size)..<(($0 + 1) * size)] },
+                        provenance: keep.map { frames.provenance[$0] })
+                }
+            }
             samples += frames.samples
             count += frames.count
             fileIndex += [Int](repeating: f, count: frames.count)

@@ -176,6 +176,10 @@ struct TrainingJob {
                 "skipped \(skipped.count) segment(s) shorter than one \(pipeline.window.length)-sample window: "
                     + skipped.prefix(5).joined(separator: ", ") + (skipped.count > 5 ? ", …" : ""))
         }
+        let dropped = trainSet.droppedAnomalous + validationSet.droppedAnomalous + testSet.droppedAnomalous
+        if dropped > 0 {
+            log("left out \(dropped) window(s) holding rows labelled anomalous (training on normal data)")
+        }
         let epochCounter = EpochCounter()
         let trainSource = try WindowDataSource(
             windows: trainSet, pipeline: pipeline, target: target, augmentation: config.augmentation, seed: config.seed,

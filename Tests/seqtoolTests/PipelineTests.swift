@@ -248,6 +248,16 @@ func samplePipeline(preset: String = "kaldi", channels: Int = 1) throws -> Model
         #expect(throws: JobError.self) {
             try WindowSet(files: [try segment("q.csv#0", 3)], pipeline: pipeline, labels: [])
         }
+        // Rows labelled anomalous keep their windows out of training: windows 0..<5 and 5..<10 of a 12-row
+        // segment, the second holding row 7 labelled "anomaly"; "NORMAL" and "" count as normal.
+        var labelled = try segment("r.csv#0", 12)
+        labelled.sampleLabels = [
+            "normal", "", "NORMAL", "0", "normal", "normal", "normal", "anomaly", "x", "y", "z", "w",
+        ]
+        let clean = try WindowSet(files: [labelled], pipeline: pipeline, labels: [])
+        #expect(clean.count == 1 && clean.droppedAnomalous == 1)
+        assertClose(clean.samples, [0, 1, 2, 3, 4], rtol: 0, atol: 0)
+        #expect(clean.provenance.map(\.firstSample) == [0])
         // A classification clip without a window is still an error (it would silently drop an example).
         pipeline.task = .classification
         #expect(throws: JobError.self) {
