@@ -61,6 +61,13 @@ struct SVGDocument {
 enum Charts {
     static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
 
+    /// About five x-axis tick values from `low` to `high`; whole numbers only when the x values are (epochs).
+    static func xTicks(from low: Double, to high: Double, integral: Bool) -> [Double] {
+        guard integral else { return (0...4).map { low + (high - low) * Double($0) / 4 } }
+        let step = max(1, ((high - low) / 4).rounded(.up))
+        return stride(from: low, through: high, by: step).map { $0 }
+    }
+
     /// A line chart of named series over a shared x axis (NaN points are skipped).
     static func lines(
         title: String, xLabel: String, yLabel: String, x: [Double], series: [(name: String, values: [Double])]
@@ -85,7 +92,8 @@ enum Charts {
             let v = yMin + (yMax - yMin) * Double(k) / 4
             svg.line(left - 4, py(v), right, py(v), stroke: "#ddd")
             svg.text(left - 8, py(v) + 4, String(format: "%.3g", v), size: 11, anchor: "end")
-            let xv = xMin + (xMax - xMin) * Double(k) / 4
+        }
+        for xv in xTicks(from: xMin, to: xMax, integral: x.allSatisfy { $0.rounded() == $0 }) {
             svg.text(px(xv), bottom + 18, String(format: "%.3g", xv), size: 11)
         }
         svg.text((left + right) / 2, 380, xLabel)

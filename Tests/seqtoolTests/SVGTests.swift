@@ -30,4 +30,12 @@ import Testing
         #expect(polylines[0].first == "70.00,40.00")
         #expect(polylines[0].last == "620.00,340.00")
     }
+
+    @Test func epochTicksAreWholeNumbers() {
+        #expect(Charts.xTicks(from: 1, to: 40, integral: true) == [1, 11, 21, 31])
+        #expect(Charts.xTicks(from: 1, to: 3, integral: true) == [1, 2, 3])
+        #expect(Charts.xTicks(from: 0, to: 1, integral: false) == [0, 0.25, 0.5, 0.75, 1])
+        let svg = Charts.lines(title: "t", xLabel: "epoch", yLabel: "y", x: (1...40).map(Double.init), series: [])
+        #expect(svg.contains(">11</text>") && !svg.contains(">10.8</text>"))
+    }
 }
