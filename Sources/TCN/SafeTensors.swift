@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 
 /// Reads and writes the safetensors format (Hugging Face `safetensors`, what `safetensors.torch.save_file`
@@ -174,21 +175,15 @@ public enum SafeTensors {
     }
 }
 
-/// Writes `data` to a temporary file beside `url`, then renames it over `url`, so a reader never sees a partial
-/// file and a failed write leaves the old file in place.
+/// Writes `data` to a temporary file beside `url`, flushes it to disk and renames it over `url` (AudioIO's
+/// `AtomicFile`), so a reader never sees a partial file, a failed write leaves the old file in place, and a model or
+/// checkpoint survives a power failure.
+///
+/// - Throws: `TCNError.ioFailure` naming `url`.
 func writeAtomically(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(
-        ".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
     do {
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            throw TCNError.ioFailure(path: url.path, reason: String(cString: strerror(errno)))
-        }
-    } catch let error as TCNError {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
+        try AtomicFile.write(data, to: url, durability: .synced)
     } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw TCNError.ioFailure(path: url.path, reason: error.localizedDescription)
+        throw TCNError.ioFailure(path: url.path, reason: "\(error)")
     }
 }
