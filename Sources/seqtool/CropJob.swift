@@ -197,7 +197,6 @@ struct CropJob: Sendable {
         -> Double
     {
         let reader = try AudioStreamReader(path: file.path, allowTruncated: allowTruncated)
-        for warning in reader.warnings { printError("warning: \(warning)") }
         let rate = Double(reader.info.sampleRate)
         let options = try frameOptions(sampleRate: rate)
         var framer = try StreamingFramer(options, channels: reader.info.channels)
@@ -219,6 +218,8 @@ struct CropJob: Sendable {
         }
         try emit(try framer.finish())
         try sink.finish()
+        // After the last block: a cut FLAC or Ogg file is only found out when decoding reaches the cut.
+        for warning in reader.warnings { printError("warning: \(warning)") }
         return Double(frames) / rate
     }
 

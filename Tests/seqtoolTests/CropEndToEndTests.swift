@@ -232,6 +232,20 @@ import Windowing
         #expect(Array(array.values[(perFile * 3200)...]) == expected.samples, "c.wav follows a.wav directly")
     }
 
+    @Test func allowTruncatedWarnsAboutACutFLACFoundOnlyAtItsEnd() throws {
+        let dir = try TestPaths.temporaryDirectory("crop-in")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes = try Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("Samples/meeting.flac"))
+        let cut = dir.appendingPathComponent("cut.flac")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        let out = dir.appendingPathComponent("out")
+        let refused = try runSeqtool(["crop", cut.path, "--window", "1s", "--out", out.path])
+        #expect(refused.status == 1 && refused.stderr.contains("truncated"))
+        let accepted = try runSeqtool(["crop", cut.path, "--window", "1s", "--allow-truncated", "--out", out.path])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(accepted.stderr.contains("warning:") && accepted.stderr.contains("truncated"), "\(accepted.stderr)")
+    }
+
     @Test func badArgumentsExit64() throws {
         let result = try runSeqtool(["crop", "Samples/digits", "--out", "/tmp/x", "--overlap", "50%", "--hop", "1s"])
         #expect(result.status == 64)
