@@ -88,3 +88,8 @@ struct RunOptions: ParsableArguments {
     /// `--on-error fail`: the first failure stops the run.
     var stopOnError: Bool { onError == .fail }
 }
+
+/// `--on-error`.
+enum OnError: String, ExpressibleByArgument, CaseIterable {
+    case fail, skip
+}
