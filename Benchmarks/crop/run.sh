@@ -35,7 +35,7 @@ time_it() {  # prints seconds of wall time for the command
     start=$(date +%s.%N)
     "$@" >/dev/null 2>&1
     end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
+    awk -v a="$start" -v b="$end" 'BEGIN { print b - a }'
 }
 ours=(); peer=(); ours1=(); peer1=()
 for i in $(seq "$repeat"); do
@@ -76,6 +76,6 @@ print(f"outputs identical: 2000 files, {windows} windows in {len(arrays)} seqtoo
 PY
 printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s files per shard, best of %s:\n' "$shard" "$repeat"
 printf '  %s jobs: seqtool %.3f s, python peer (Pool(%s)) %.3f s: %.1fx\n' "$jobs" "$t_ours" "$jobs" "$t_peer" \
-    "$(echo "$t_peer / $t_ours" | bc -l)"
+    "$(awk -v a="$t_peer" -v b="$t_ours" 'BEGIN { print a / b }')"
 printf '  1 job:  seqtool %.3f s, python peer (one process) %.3f s: %.1fx\n' "$t_ours1" "$t_peer1" \
-    "$(echo "$t_peer1 / $t_ours1" | bc -l)"
+    "$(awk -v a="$t_peer1" -v b="$t_ours1" 'BEGIN { print a / b }')"
