@@ -75,6 +75,73 @@ public enum TCNThreads {
     }
 }
 
+extension TCNThreads {
+    /// Calls `body(range)` for contiguous ranges covering `0..<count` — one per thread, at most `current` — and
+    /// returns when all are done. Ranges are at least `grain` long (except when `count < grain`), so small jobs
+    /// stay on one thread. Each call must touch only the outputs of its own range.
+    static func forEachRange(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let parts = max(1, min(current, count / max(1, grain)))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        forEach(parts) { p in body((p * count / parts)..<((p + 1) * count / parts)) }
+    }
+}
+
+/// Reusable scratch memory for the convolutions' column matrices.
+///
+/// A training step needs several megabytes of columns per convolution; fresh allocations of that size come from
+/// `mmap` and are paid again in page faults on every call (measured: ~2–5 % of a step). Buffers taken here are
+/// returned after use and kept (up to `keep`, the largest first) for the next call. Contents are undefined on
+/// return from `take`.
+enum Scratch {
+    /// Owns one allocation; `@unchecked Sendable` because only the thread that took it from the pool uses it until
+    /// it is given back.
+    final class Buffer: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Float>
+        let capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = UnsafeMutablePointer<Float>.allocate(capacity: max(1, capacity))
+        }
+        deinit { base.deallocate() }
+    }
+
+    private static let pool = Mutex<[Buffer]>([])
+    private static let keep = 16
+
+    /// A buffer of at least `count` floats (the smallest pooled one that fits, else a new one).
+    static func take(_ count: Int) -> Buffer {
+        let found: Buffer? = pool.withLock { buffers in
+            var best: Int?
+            for (i, b) in buffers.enumerated() where b.capacity >= count {
+                if best.map({ buffers[$0].capacity > b.capacity }) ?? true { best = i }
+            }
+            return best.map { buffers.remove(at: $0) }
+        }
+        return found ?? Buffer(capacity: count)
+    }
+
+    /// Returns a buffer to the pool (dropping the smallest when more than `keep` are held).
+    static func give(_ buffer: Buffer) {
+        pool.withLock { buffers in
+            buffers.append(buffer)
+            if buffers.count > keep, let i = buffers.indices.min(by: { buffers[$0].capacity < buffers[$1].capacity }) {
+                buffers.remove(at: i)
+            }
+        }
+    }
+
+    /// Runs `body` with a scratch buffer of at least `count` floats.
+    static func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let buffer = take(count)
+        defer { give(buffer) }
+        return try body(buffer.base)
+    }
+}
+
 /// Carries a non-`Sendable` value into `concurrentPerform`. Safe here because `concurrentPerform` returns only
 /// after every iteration has finished (the value never outlives the call) and each iteration writes only its own
 /// example's memory.

@@ -201,24 +201,25 @@ public struct Conv1d: Sendable, Equatable {
     }
 
     /// The forward pass, keeping what `backward` needs (the input, not the im2col columns: `backward`
-    /// rebuilds them one example at a time, which keeps memory at `in · k · time` floats).
-    func forward(_ x: Tensor) throws -> (output: Tensor, cache: Cache) {
-        try forward(x, history: nil)
-    }
-
-    /// With `history == nil`, the padded forward pass. With `history == h`, the first `h` input steps are past
-    /// context (no padding): the output has `time − h` steps (streaming; `h = (k − 1)·d` for causal).
-    func forward(_ x: Tensor, history: Int?) throws -> (output: Tensor, cache: Cache) {
+    /// rebuilds them, which keeps memory at the size of the activations).
+    ///
+    /// - Parameters:
+    ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence.
+    ///   - outputTime: compute only the last `outputTime ≤ inputTime` output steps (default: all). When `x` does
+    ///     not start at the sequence's first step, it must hold every tap those outputs read
+    ///     (`inputTime ≥ outputTime + (k − 1)·d`); steps before the sequence are the zero padding.
+    func forward(_ x: Tensor, outputTime: Int? = nil) throws -> (output: Tensor, cache: Cache) {
         let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
-        let time = max(0, inputTime - (history ?? 0))
-        let left = history == nil ? padding.leftPad(kernelSize: kernelSize, dilation: dilation) : 0
+        let time = outputTime ?? inputTime
+        precondition(time <= inputTime, "conv: \(time) output steps from \(inputTime) input steps")
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation) - (inputTime - time)
         let rows = inputChannels * kernelSize
         let w = effectiveWeight()
-        // Every element is written by the GEMM (beta = 0), so the output needs no zero fill.
+        // Every element is written by the GEMM (beta = 0) or the bias fill, so the output needs no zero fill.
         var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
             n = batch * outputChannels * time
         }
-        let direct = kernelSize == 1 && left == 0 && inputTime == time
+        let direct = kernelSize == 1 && inputTime == time
         let biasData = bias?.data
         x.data.withUnsafeBufferPointer { xp in
             w.data.withUnsafeBufferPointer { wp in
@@ -226,27 +227,29 @@ public struct Conv1d: Sendable, Equatable {
                     guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
                         time > 0
                     else { return }
-                    TCNThreads.forEach(batch) { b in
-                        let xb = xBase + b * inputChannels * inputTime
-                        let yb = yBase + b * outputChannels * time
-                        // The bias is written first and the GEMM adds to it (beta = 1): one pass less over y.
-                        if let biasData {
-                            for o in 0..<outputChannels {
-                                (yb + o * time).initialize(repeating: biasData[o], count: time)
+                    TCNThreads.forEachRange(batch) { examples in
+                        Scratch.with(direct ? 0 : rows * time) { columns in
+                            for b in examples {
+                                let xb = xBase + b * inputChannels * inputTime
+                                let yb = yBase + b * outputChannels * time
+                                // The bias is written first and the GEMM adds to it (beta = 1): one pass less.
+                                if let biasData {
+                                    for o in 0..<outputChannels {
+                                        (yb + o * time).initialize(repeating: biasData[o], count: time)
+                                    }
+                                }
+                                let beta: Float = biasData == nil ? 0 : 1
+                                if direct {
+                                    sgemm(
+                                        transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                        lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
+                                } else {
+                                    im2col(xb, inputTime: inputTime, time: time, left: left, into: columns, ld: time)
+                                    sgemm(
+                                        transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
+                                        lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
+                                }
                             }
-                        }
-                        let beta: Float = biasData == nil ? 0 : 1
-                        if direct {
-                            sgemm(
-                                transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
-                        } else {
-                            let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * time)
-                            defer { columns.deallocate() }
-                            im2col(xb, inputTime: inputTime, time: time, left: left, into: columns)
-                            sgemm(
-                                transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
                         }
                     }
                 }
@@ -337,15 +340,16 @@ public struct Conv1d: Sendable, Equatable {
     }
 
     /// Shifted copies of one example `x` `[in, inputTime]`:
-    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time`, zero outside the input (only those entries
-    /// are zero-filled, not the whole buffer).
+    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time` (row stride `ld`), zero outside the input
+    /// (only those entries are zero-filled, not the whole buffer).
     func im2col(
-        _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>,
+        ld: Int
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
                 let shift = j * dilation - left
-                let row = columns + (i * kernelSize + j) * time
+                let row = columns + (i * kernelSize + j) * ld
                 let lo = min(time, max(0, -shift))
                 let hi = max(lo, min(time, inputTime - shift))
                 row.initialize(repeating: 0, count: lo)
@@ -356,71 +360,75 @@ public struct Conv1d: Sendable, Equatable {
     }
 
     /// The backward pass: adds `weight`/`weight_g`/`weight_v`/`bias` gradients under `prefix` to `gradients`
-    /// and returns the input gradient `[batch, in, time]`.
+    /// and returns the input gradient, shaped as the forward input.
     ///
-    /// Per example: rebuild the columns, `dW += dY · columnsᵀ`, `dColumns = Wᵀ · dY`, scatter-add (col2im).
+    /// The columns of all examples sit side by side (`[in · k (+ 1 row of ones for the bias), batch · time]`,
+    /// built in parallel) so the weight and bias gradients are one GEMM with inner size `batch · time`, its output
+    /// rows split over threads: each entry is one dot product in a fixed order, whatever the thread count. The
+    /// input gradient is a GEMM (`Wᵀ · dY`) and a col2im scatter per example.
     func backward(
         _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
     ) -> Tensor {
         let batch = cache.batch
         let time = cache.time
+        let inputTime = cache.input.shape[2]
         let rows = inputChannels * kernelSize
-        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation) - (inputTime - time)
         precondition(dy.shape == [batch, outputChannels, time], "conv backward: dy \(dy.shape)")
-        let direct = kernelSize == 1
-        // Per-example weight and bias gradients, summed in example order afterwards: the same sums for any
-        // thread count.
-        // Both are fully written per example (GEMM with beta = 0, bias sums), so they need no zero fill.
-        var dWs = [Float](unsafeUninitializedCapacity: batch * outputChannels * rows) { _, n in
-            n = batch * outputChannels * rows
-        }
-        var dBiases = [Float](unsafeUninitializedCapacity: batch * outputChannels) { _, n in
-            n = batch * outputChannels
-        }
-        var dx = [Float](repeating: 0, count: needInputGradient ? batch * inputChannels * time : 0)
+        let direct = kernelSize == 1 && inputTime == time
+        let width = batch * time
+        // With a bias, a row of ones under the columns makes the GEMM's last output column the bias gradient.
+        let extended = rows + (bias == nil ? 0 : 1)
+        var dWExtended = [Float](repeating: 0, count: outputChannels * extended)
+        var dx = [Float](repeating: 0, count: needInputGradient ? batch * inputChannels * inputTime : 0)
         cache.input.data.withUnsafeBufferPointer { xp in
             cache.effectiveWeight.data.withUnsafeBufferPointer { wp in
                 dy.data.withUnsafeBufferPointer { gp in
-                    dWs.withUnsafeMutableBufferPointer { dwp in
-                        dBiases.withUnsafeMutableBufferPointer { dbp in
-                            dx.withUnsafeMutableBufferPointer { dxp in
-                                guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
-                                    let gBase = gp.baseAddress, let dwBase = dwp.baseAddress,
-                                    let dbBase = dbp.baseAddress, time > 0
-                                else { return }
-                                let dxBase = dxp.baseAddress
-                                TCNThreads.forEach(batch) { b in
-                                    let xb = xBase + b * inputChannels * time
-                                    let gb = gBase + b * outputChannels * time
-                                    for o in 0..<outputChannels {
-                                        var s: Float = 0
-                                        for t in 0..<time { s += gb[o * time + t] }
-                                        dbBase[b * outputChannels + o] = s
+                    dWExtended.withUnsafeMutableBufferPointer { dwp in
+                        dx.withUnsafeMutableBufferPointer { dxp in
+                            guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
+                                let gBase = gp.baseAddress, let dwBase = dwp.baseAddress, width > 0
+                            else { return }
+                            Scratch.with((extended + outputChannels) * width) { scratch in
+                                let columns = scratch
+                                let gradient = scratch + extended * width
+                                TCNThreads.forEachRange(batch) { examples in
+                                    for b in examples {
+                                        im2col(
+                                            xBase + b * inputChannels * inputTime, inputTime: inputTime, time: time,
+                                            left: left, into: columns + b * time, ld: width)
+                                        if extended > rows {
+                                            (columns + rows * width + b * time).initialize(repeating: 1, count: time)
+                                        }
+                                        for o in 0..<outputChannels {
+                                            (gradient + o * width + b * time).initialize(
+                                                from: gBase + (b * outputChannels + o) * time, count: time)
+                                        }
                                     }
-                                    let scratch = UnsafeMutablePointer<Float>.allocate(
-                                        capacity: direct ? 0 : 2 * rows * time)
-                                    defer { scratch.deallocate() }
-                                    var cols = UnsafePointer(xb)
-                                    if !direct {
-                                        im2col(xb, inputTime: time, time: time, left: left, into: scratch)
-                                        cols = UnsafePointer(scratch)
-                                    }
+                                }
+                                TCNThreads.forEachRange(outputChannels, grain: 8) { outputs in
                                     sgemm(
-                                        transA: false, transB: true, m: outputChannels, n: rows, k: time, gb,
-                                        lda: time, cols, ldb: time, beta: 0, dwBase + b * outputChannels * rows,
-                                        ldc: rows)
-                                    guard needInputGradient, let dxBase else { return }
-                                    let dxb = dxBase + b * inputChannels * time
-                                    if direct {
-                                        sgemm(
-                                            transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                            wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
-                                    } else {
-                                        let dColumns = scratch + rows * time
-                                        sgemm(
-                                            transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                            wBase, lda: rows, gb, ldb: time, beta: 0, dColumns, ldc: time)
-                                        col2im(dColumns, time: time, left: left, into: dxb)
+                                        transA: false, transB: true, m: outputs.count, n: extended, k: width,
+                                        gradient + outputs.lowerBound * width, lda: width, columns, ldb: width,
+                                        beta: 0, dwBase + outputs.lowerBound * extended, ldc: extended)
+                                }
+                            }
+                            guard needInputGradient, let dxBase = dxp.baseAddress else { return }
+                            TCNThreads.forEachRange(batch) { examples in
+                                Scratch.with(direct ? 0 : rows * time) { dColumns in
+                                    for b in examples {
+                                        let gb = gBase + b * outputChannels * time
+                                        let dxb = dxBase + b * inputChannels * inputTime
+                                        if direct {
+                                            sgemm(
+                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
+                                        } else {
+                                            sgemm(
+                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                wBase, lda: rows, gb, ldb: time, beta: 0, dColumns, ldc: time)
+                                            col2im(dColumns, time: time, inputTime: inputTime, left: left, into: dxb)
+                                        }
                                     }
                                 }
                             }
@@ -431,16 +439,9 @@ public struct Conv1d: Sendable, Equatable {
         }
         var dW = [Float](repeating: 0, count: outputChannels * rows)
         var dBias = [Float](repeating: 0, count: outputChannels)
-        dWs.withUnsafeBufferPointer { parts in
-            dW.withUnsafeMutableBufferPointer { total in
-                for b in 0..<batch {
-                    let base = b * total.count
-                    for i in 0..<total.count { total[i] += parts[base + i] }
-                }
-            }
-        }
-        for b in 0..<batch {
-            for o in 0..<outputChannels { dBias[o] += dBiases[b * outputChannels + o] }
+        for o in 0..<outputChannels {
+            for r in 0..<rows { dW[o * rows + r] = dWExtended[o * extended + r] }
+            if extended > rows { dBias[o] = dWExtended[o * extended + rows] }
         }
         if bias != nil {
             gradients.accumulate(prefix + "bias", Tensor(uncheckedShape: [outputChannels], data: dBias))
@@ -463,20 +464,23 @@ public struct Conv1d: Sendable, Equatable {
         } else {
             gradients.accumulate(prefix + "weight", Tensor(uncheckedShape: weight.shape, data: dW))
         }
-        guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, time]) }
-        return Tensor(uncheckedShape: [batch, inputChannels, time], data: dx)
+        guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, inputTime]) }
+        return Tensor(uncheckedShape: [batch, inputChannels, inputTime], data: dx)
     }
 
-    /// The adjoint of `im2col` for one example: scatter-adds column gradients into `dx` `[in, time]`.
-    func col2im(_ columns: UnsafePointer<Float>, time: Int, left: Int, into dx: UnsafeMutablePointer<Float>) {
+    /// The adjoint of `im2col` for one example: scatter-adds column gradients (`[in · k, time]`) into `dx`
+    /// `[in, inputTime]`.
+    func col2im(
+        _ columns: UnsafePointer<Float>, time: Int, inputTime: Int, left: Int, into dx: UnsafeMutablePointer<Float>
+    ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
                 let shift = j * dilation - left
-                let lo = max(0, -shift)
-                let hi = min(time, time - shift)
+                let lo = min(time, max(0, -shift))
+                let hi = max(lo, min(time, inputTime - shift))
                 guard lo < hi else { continue }
                 let src = columns + (i * kernelSize + j) * time
-                let dst = dx + i * time + shift
+                let dst = dx + i * inputTime + shift
                 for t in lo..<hi { dst[t] += src[t] }
             }
         }
