@@ -50,9 +50,12 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         if self == .identity { return x }
         let y = x.data.withUnsafeBufferPointer { xp in
             [Float](unsafeUninitializedCapacity: xp.count) { p, initialized in
-                switch self {
-                case .relu: for i in 0..<xp.count { p[i] = xp[i] > 0 ? xp[i] : 0 }
-                default: for i in 0..<xp.count { p[i] = apply(xp[i]) }
+                guard let xBase = xp.baseAddress, let pBase = p.baseAddress else { return }
+                TCNThreads.forEachRange(xp.count, grain: TCNThreads.elementGrain) { r in
+                    switch self {
+                    case .relu: for i in r { pBase[i] = xBase[i] > 0 ? xBase[i] : 0 }
+                    default: for i in r { pBase[i] = apply(xBase[i]) }
+                    }
                 }
                 initialized = xp.count
             }
@@ -67,9 +70,14 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeBufferPointer { yp in
                     [Float](unsafeUninitializedCapacity: g.count) { d, initialized in
-                        switch self {
-                        case .relu: for i in 0..<g.count { d[i] = xp[i] > 0 ? g[i] : 0 }
-                        default: for i in 0..<g.count { d[i] = g[i] * derivative(x: xp[i], y: yp[i]) }
+                        guard let gBase = g.baseAddress, let xBase = xp.baseAddress, let yBase = yp.baseAddress,
+                            let dBase = d.baseAddress
+                        else { return }
+                        TCNThreads.forEachRange(g.count, grain: TCNThreads.elementGrain) { r in
+                            switch self {
+                            case .relu: for i in r { dBase[i] = xBase[i] > 0 ? gBase[i] : 0 }
+                            default: for i in r { dBase[i] = gBase[i] * derivative(x: xBase[i], y: yBase[i]) }
+                            }
                         }
                         initialized = g.count
                     }

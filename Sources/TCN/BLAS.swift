@@ -12,6 +12,7 @@ func sgemm(
     _ c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
+    _ = TCNThreads.singleThreadedBLAS
     guard k > 0 else {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
@@ -51,8 +52,8 @@ public enum TCNThreads {
     /// sets `OPENBLAS_CORETYPE=Haswell`, which forces the AVX2 kernels (~1.5× slower convolutions, Benchmarks/tcn).
     public static var blasCore: String { String(cString: openblas_get_corename()) }
 
-    /// OpenBLAS is switched to one thread once, before the first parallel GEMM.
-    private static let singleThreadedBLAS: Bool = {
+    /// OpenBLAS is switched to one thread once, before the first GEMM (`sgemm` touches this).
+    static let singleThreadedBLAS: Bool = {
         openblas_set_num_threads(1)
         return true
     }()
@@ -76,6 +77,10 @@ public enum TCNThreads {
 }
 
 extension TCNThreads {
+    /// Element-wise loops split over threads only from this many elements per thread on (below, the wake-up
+    /// costs more than the work).
+    static let elementGrain = 1 << 15
+
     /// Calls `body(range)` for contiguous ranges covering `0..<count` — one per thread, at most `current` — and
     /// returns when all are done. Ranges are at least `grain` long (except when `count < grain`), so small jobs
     /// stay on one thread. Each call must touch only the outputs of its own range.

@@ -63,7 +63,10 @@ extension Tensor {
         var y = self
         y.data.withUnsafeMutableBufferPointer { p in
             mask.withUnsafeBufferPointer { m in
-                for i in 0..<p.count { p[i] *= m[i] }
+                guard let pBase = p.baseAddress, let mBase = m.baseAddress else { return }
+                TCNThreads.forEachRange(p.count, grain: TCNThreads.elementGrain) { r in
+                    for i in r { pBase[i] *= mBase[i] }
+                }
             }
         }
         return y

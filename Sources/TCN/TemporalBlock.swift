@@ -78,9 +78,9 @@ public struct TemporalBlock: Sendable, Equatable {
 
     /// conv → norm → act → dropout for stage `s` (0 or 1).
     private mutating func stage(
-        _ s: Int, _ x: Tensor, training: Bool, random: inout TCNRandom
+        _ s: Int, _ x: Tensor, outputTime: Int, training: Bool, random: inout TCNRandom
     ) throws -> (Tensor, StageCache) {
-        let (c, convCache) = try (s == 0 ? conv1 : conv2).forward(x)
+        let (c, convCache) = try (s == 0 ? conv1 : conv2).forward(x, outputTime: outputTime)
         var normalized = c
         var bnCache: BatchNorm1d.Cache?
         var lnCache: LayerNormChannels.Cache?
@@ -100,25 +100,41 @@ public struct TemporalBlock: Sendable, Equatable {
         )
     }
 
+    /// Input steps one output step of the block depends on, minus one: `2 · (k − 1) · d` (causal).
+    var span: Int { (conv1.kernelSize - 1) * conv1.dilation + (conv2.kernelSize - 1) * conv2.dilation }
+
     /// The forward pass; in training, batch norms update their running statistics and dropout draws masks.
-    mutating func forward(_ x: Tensor, training: Bool, random: inout TCNRandom) throws -> (Tensor, Cache) {
-        let (h1, c1) = try stage(0, x, training: training, random: &random)
-        let (h2, c2) = try stage(1, h1, training: training, random: &random)
+    ///
+    /// - Parameters:
+    ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence.
+    ///   - outputTime: compute only the last `outputTime` steps (default all). When `x` does not start at the
+    ///     sequence's first step it must hold `outputTime + span` steps (causal padding only).
+    mutating func forward(
+        _ x: Tensor, outputTime: Int? = nil, training: Bool, random: inout TCNRandom
+    ) throws -> (Tensor, Cache) {
+        let inputTime = x.shape.count == 3 ? x.shape[2] : 0
+        let time = outputTime ?? inputTime
+        let middle = min(inputTime, time + (conv2.kernelSize - 1) * conv2.dilation)
+        let (h1, c1) = try stage(0, x, outputTime: middle, training: training, random: &random)
+        let (h2, c2) = try stage(1, h1, outputTime: time, training: training, random: &random)
         var sum = h2
         var downCache: Conv1d.Cache?
         if let downsample {
-            let (r, cache) = try downsample.forward(x)
+            let (r, cache) = try downsample.forward(x, outputTime: time)
             sum.add(r)
             downCache = cache
         } else {
-            sum.add(x)
+            sum.add(x.suffix(time))
         }
         let y = finalActivation(sum)
         return (y, Cache(stages: [c1, c2], downsample: downCache, sum: sum, output: y))
     }
 
-    /// Adds every parameter gradient under `prefix` and returns the input gradient.
-    func backward(_ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary) -> Tensor {
+    /// Adds every parameter gradient under `prefix` and returns the input gradient (zeros without
+    /// `needInputGradient`, which skips its GEMMs).
+    func backward(
+        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
+    ) -> Tensor {
         let dSum = finalActivation.backward(dy, input: cache.sum, output: cache.output)
         var g = dSum
         for s in [1, 0] {
@@ -132,12 +148,16 @@ public struct TemporalBlock: Sendable, Equatable {
                 g = layerNorms[s].backward(g, cache: ln, prefix: prefix + name, gradients: &gradients)
             }
             g = (s == 0 ? conv1 : conv2).backward(
-                g, cache: st.conv, prefix: prefix + "conv\(s + 1).", gradients: &gradients)
+                g, cache: st.conv, prefix: prefix + "conv\(s + 1).", gradients: &gradients,
+                needInputGradient: s == 1 || needInputGradient)
         }
         if let downsample, let dc = cache.downsample {
-            g.add(downsample.backward(dSum, cache: dc, prefix: prefix + "downsample.", gradients: &gradients))
-        } else {
-            g.add(dSum)
+            let r = downsample.backward(
+                dSum, cache: dc, prefix: prefix + "downsample.", gradients: &gradients,
+                needInputGradient: needInputGradient)
+            if needInputGradient { g.add(r) }
+        } else if needInputGradient {
+            g.addSuffix(dSum)
         }
         return g
     }

@@ -60,13 +60,39 @@ public struct Tensor: Sendable, Equatable {
 public typealias TensorDictionary = [String: Tensor]
 
 extension Tensor {
-    /// `self += other` element-wise (shapes must match; internal invariant).
+    /// `self += other` element-wise (shapes must match; internal invariant), in parallel for large tensors.
     mutating func add(_ other: Tensor) {
         precondition(shape == other.shape, "add: \(shape) vs \(other.shape)")
         data.withUnsafeMutableBufferPointer { d in
             other.data.withUnsafeBufferPointer { o in
-                for i in 0..<d.count { d[i] += o[i] }
+                guard let dBase = d.baseAddress, let oBase = o.baseAddress else { return }
+                TCNThreads.forEachRange(d.count, grain: TCNThreads.elementGrain) { r in
+                    for i in r { dBase[i] += oBase[i] }
+                }
             }
+        }
+    }
+
+    /// The last `time` steps of a `[batch, channels, T]` tensor (itself when `time == T`).
+    func suffix(_ time: Int) -> Tensor {
+        let (batch, channels, full) = (shape[0], shape[1], shape[2])
+        precondition(time <= full, "suffix \(time) of \(full) steps")
+        guard time < full else { return self }
+        var y = [Float](repeating: 0, count: batch * channels * time)
+        for row in 0..<(batch * channels) {
+            for t in 0..<time { y[row * time + t] = data[row * full + full - time + t] }
+        }
+        return Tensor(uncheckedShape: [batch, channels, time], data: y)
+    }
+
+    /// Adds `other` `[batch, channels, t]` to the last `t` steps of this `[batch, channels, T]` tensor.
+    mutating func addSuffix(_ other: Tensor) {
+        let (batch, channels, full) = (shape[0], shape[1], shape[2])
+        let time = other.shape[2]
+        precondition(other.shape == [batch, channels, time] && time <= full, "addSuffix: \(other.shape) to \(shape)")
+        guard time < full else { return add(other) }
+        for row in 0..<(batch * channels) {
+            for t in 0..<time { data[row * full + full - time + t] += other.data[row * time + t] }
         }
     }
 }

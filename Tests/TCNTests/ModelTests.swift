@@ -112,6 +112,44 @@ struct ModelTests {
         }
     }
 
+    /// Receptive-field pruning of `.lastStep` heads computes only the steps that reach the pooled output; the
+    /// output, loss and every gradient must equal the unpruned pass (up to summation order in the GEMMs).
+    @Test(arguments: [
+        (Configs.make(head: .lastStep, loss: .crossEntropy, kernelSize: 3, channels: [4, 5, 5, 3]), [40, 40, 40]),
+        (Configs.make(head: .lastStep, loss: .crossEntropy, channels: [4, 4, 3]), [40, 21, 33]),
+        (Configs.make(head: .lastStep, loss: .mse, skip: true, kernelSize: 2, channels: [3, 5, 4]), [40, 38, 2]),
+        (
+            Configs.make(normalization: .layerNorm, head: .lastStep, loss: .mse, channels: [4, 4], reset: 1),
+            [20, 40, 30]
+        ),
+        (Configs.make(head: .lastStep, loss: .mse, kernelSize: 5, channels: [3, 3, 3, 3, 3]), [40, 40, 40]),
+        (Configs.make(normalization: .batchNorm, head: .lastStep, loss: .mse, channels: [4, 4]), [40, 35, 40]),
+    ])
+    func prunedLastStepPassEqualsTheFullPass(config: TCNConfiguration, lengths: [Int]) throws {
+        var rng = SplitMix64(seed: 17)
+        var model = try TCNModel(configuration: config, seed: 5)
+        model.receptiveFieldPolicy = .ignore
+        let x = randomTensor([3, 2, 40], &rng)
+        for training in [false, true] {
+            var full = model
+            var pruned = model
+            var r1 = TCNRandom(seed: 0)
+            var r2 = TCNRandom(seed: 0)
+            let (a, cacheA) = try full.forward(x, lengths: lengths, training: training, pruned: false, random: &r1)
+            let (b, cacheB) = try pruned.forward(x, lengths: lengths, training: training, pruned: true, random: &r2)
+            if config.backbone.normalization != .batchNorm {
+                #expect(cacheB.features.shape[2] < 40, "pruning took effect: \(cacheB.features.shape)")
+            }
+            assertClose(b.data, a.data, rtol: 1e-5, atol: 1e-6)
+            let dOut = randomTensor(a.shape, &rng)
+            let gA = full.backward(dOut, cache: cacheA)
+            let gB = pruned.backward(dOut, cache: cacheB)
+            #expect(Set(gA.keys) == Set(gB.keys))
+            for (key, value) in gA { assertClose(gB[key]?.data ?? [], value.data, rtol: 1e-4, atol: 2e-5, key) }
+            #expect(full.stateDict == pruned.stateDict, "running statistics agree")
+        }
+    }
+
     /// Darts test: perturb input step j and record which output steps change.
     @Test(arguments: ConvolutionPadding.allCases)
     func receptiveFieldIsExactlyTheSetOfReachedOutputs(padding: ConvolutionPadding) throws {

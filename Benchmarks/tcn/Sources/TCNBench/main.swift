@@ -26,7 +26,19 @@ let runs = Int(environment["TCN_BENCH_RUNS"] ?? "") ?? 5
 /// Prints a line unbuffered (so a long run shows progress when piped).
 func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 let only = environment["TCN_BENCH_ONLY"] ?? "ABC"
-try TCNThreads.set(2)
+let threads = Int(environment["TCN_BENCH_THREADS"] ?? "") ?? 2
+try TCNThreads.set(threads)
+/// `TCN_BENCH_CLOCK=cpu` times with the process's CPU time (user + system) instead of wall time: with one
+/// thread (`TCN_BENCH_THREADS=1`) that is the single-core cost, steadier than wall time on a busy machine.
+let cpuClock = environment["TCN_BENCH_CLOCK"] == "cpu"
+
+func now() -> Double {
+    guard cpuClock else { return Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
 
 struct Workload {
     var name: String
@@ -65,9 +77,9 @@ func best(_ body: () throws -> Void) rethrows -> Double {
     try body()
     var result = Double.infinity
     for _ in 0..<runs {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = now()
         try body()
-        result = min(result, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        result = min(result, now() - start)
     }
     return result
 }
@@ -116,7 +128,7 @@ let workloads = [
         perStep: true, streams: 64),
 ]
 say(
-    "TCNBench: best of \(runs), 2 threads (seqtool: TCNThreads, OpenBLAS \(TCNThreads.blasCore) kernels; "
+    "TCNBench: best of \(runs), \(threads) thread(s)\(cpuClock ? ", CPU time" : "") (seqtool: TCNThreads, OpenBLAS \(TCNThreads.blasCore) kernels; "
         + "torch: set_num_threads)")
 row("", "seqtool", "torch", "ratio")
 for w in workloads where only.contains(w.name.prefix(1)) {
