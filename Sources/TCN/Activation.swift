@@ -45,6 +45,34 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Whether `backward` needs the forward input. For every other activation the derivative is a function of
+    /// the output alone (ReLU, leaky ReLU, ELU: the output's sign is the input's; tanh: `1 − y²`), so the output
+    /// may stand in for the input and the pre-activation need not be kept.
+    var derivativeNeedsInput: Bool { self == .gelu }
+
+    /// Applies the activation in place to `count` values.
+    @inline(__always)
+    func apply(inPlace p: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .identity: return
+        case .relu: for i in 0..<count { p[i] = p[i] > 0 ? p[i] : 0 }
+        default: for i in 0..<count { p[i] = apply(p[i]) }
+        }
+    }
+
+    /// `g[i] *= f′(x[i])` for `count` values, given the forward input `x` and output `y`.
+    @inline(__always)
+    func scale(
+        gradient g: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+        count: Int
+    ) {
+        switch self {
+        case .identity: return
+        case .relu: for i in 0..<count { g[i] = x[i] > 0 ? g[i] : 0 }
+        default: for i in 0..<count { g[i] *= derivative(x: x[i], y: y[i]) }
+        }
+    }
+
     /// Applies the activation element-wise.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if self == .identity { return x }

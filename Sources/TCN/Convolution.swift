@@ -208,7 +208,13 @@ public struct Conv1d: Sendable, Equatable {
     ///   - outputTime: compute only the last `outputTime ≤ inputTime` output steps (default: all). When `x` does
     ///     not start at the sequence's first step, it must hold every tap those outputs read
     ///     (`inputTime ≥ outputTime + (k − 1)·d`); steps before the sequence are the zero padding.
-    func forward(_ x: Tensor, outputTime: Int? = nil) throws -> (output: Tensor, cache: Cache) {
+    ///   - epilogue: called with each example's index and output `[out, outputTime]` right after its GEMM, while
+    ///     it is in cache (layers fuse their element-wise work here); it may run on any thread and must touch
+    ///     only that example's data.
+    func forward(
+        _ x: Tensor, outputTime: Int? = nil,
+        epilogue: ((_ example: Int, _ output: UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) throws -> (output: Tensor, cache: Cache) {
         let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
         let time = outputTime ?? inputTime
         precondition(time <= inputTime, "conv: \(time) output steps from \(inputTime) input steps")
@@ -249,6 +255,7 @@ public struct Conv1d: Sendable, Equatable {
                                         transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
                                         lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
                                 }
+                                epilogue?(b, yb)
                             }
                         }
                     }
@@ -366,8 +373,13 @@ public struct Conv1d: Sendable, Equatable {
     /// built in parallel) so the weight and bias gradients are one GEMM with inner size `batch · time`, its output
     /// rows split over threads: each entry is one dot product in a fixed order, whatever the thread count. The
     /// input gradient is a GEMM (`Wᵀ · dY`) and a col2im scatter per example.
+    ///
+    /// - Parameter transform: applied to each example's output gradient (`[out, time]` with row stride
+    ///   `rowStride`) before use — layers fuse the backward of what followed the convolution here (activation,
+    ///   dropout); it may run on any thread and must touch only that example's data.
     func backward(
-        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
+        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true,
+        transform: ((_ example: Int, _ gradient: UnsafeMutablePointer<Float>, _ rowStride: Int) -> Void)? = nil
     ) -> Tensor {
         let batch = cache.batch
         let time = cache.time
@@ -404,6 +416,7 @@ public struct Conv1d: Sendable, Equatable {
                                             (gradient + o * width + b * time).initialize(
                                                 from: gBase + (b * outputChannels + o) * time, count: time)
                                         }
+                                        transform?(b, gradient + b * time, width)
                                     }
                                 }
                                 TCNThreads.forEachRange(outputChannels, grain: 8) { outputs in
@@ -412,22 +425,23 @@ public struct Conv1d: Sendable, Equatable {
                                         gradient + outputs.lowerBound * width, lda: width, columns, ldb: width,
                                         beta: 0, dwBase + outputs.lowerBound * extended, ldc: extended)
                                 }
-                            }
-                            guard needInputGradient, let dxBase = dxp.baseAddress else { return }
-                            TCNThreads.forEachRange(batch) { examples in
-                                Scratch.with(direct ? 0 : rows * time) { dColumns in
-                                    for b in examples {
-                                        let gb = gBase + b * outputChannels * time
-                                        let dxb = dxBase + b * inputChannels * inputTime
-                                        if direct {
-                                            sgemm(
-                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                wBase, lda: rows, gb, ldb: time, beta: 0, dxb, ldc: time)
-                                        } else {
-                                            sgemm(
-                                                transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                wBase, lda: rows, gb, ldb: time, beta: 0, dColumns, ldc: time)
-                                            col2im(dColumns, time: time, inputTime: inputTime, left: left, into: dxb)
+                                guard needInputGradient, let dxBase = dxp.baseAddress else { return }
+                                TCNThreads.forEachRange(batch) { examples in
+                                    Scratch.with(direct ? 0 : rows * time) { dColumns in
+                                        for b in examples {
+                                            let gb = gradient + b * time
+                                            let dxb = dxBase + b * inputChannels * inputTime
+                                            if direct {
+                                                sgemm(
+                                                    transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                    wBase, lda: rows, gb, ldb: width, beta: 0, dxb, ldc: time)
+                                            } else {
+                                                sgemm(
+                                                    transA: true, transB: false, m: rows, n: time, k: outputChannels,
+                                                    wBase, lda: rows, gb, ldb: width, beta: 0, dColumns, ldc: time)
+                                                col2im(
+                                                    dColumns, time: time, inputTime: inputTime, left: left, into: dxb)
+                                            }
                                         }
                                     }
                                 }

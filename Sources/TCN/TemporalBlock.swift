@@ -115,6 +115,7 @@ public struct TemporalBlock: Sendable, Equatable {
         let inputTime = x.shape.count == 3 ? x.shape[2] : 0
         let time = outputTime ?? inputTime
         let middle = min(inputTime, time + (conv2.kernelSize - 1) * conv2.dilation)
+        if fused { return try fusedForward(x, middle: middle, time: time, training: training, random: &random) }
         let (h1, c1) = try stage(0, x, outputTime: middle, training: training, random: &random)
         let (h2, c2) = try stage(1, h1, outputTime: time, training: training, random: &random)
         var sum = h2
@@ -130,6 +131,116 @@ public struct TemporalBlock: Sendable, Equatable {
         return (y, Cache(stages: [c1, c2], downsample: downCache, sum: sum, output: y))
     }
 
+    /// Whether the block runs the fused path: without normalisation layers everything after each convolution
+    /// (activation, dropout, the residual add and the final activation) is per example and element-wise, so it
+    /// is applied to each example's output right after its GEMM, while it is in cache, instead of in separate
+    /// passes over the whole batch — and its backward is folded into the convolutions' gradient copies.
+    private var fused: Bool { batchNorms.isEmpty && layerNorms.isEmpty }
+
+    /// The fused forward pass (see `fused`): the same values as the stage-by-stage pass.
+    private func fusedForward(
+        _ x: Tensor, middle: Int, time: Int, training: Bool, random: inout TCNRandom
+    ) throws -> (Tensor, Cache) {
+        let batch = x.shape[0]
+        var downCache: Conv1d.Cache?
+        let residual: Tensor
+        if let downsample {
+            (residual, downCache) = try downsample.forward(x, outputTime: time)
+        } else {
+            residual = x.suffix(time)
+        }
+        let mask1 = dropout.mask(for: [batch, conv1.outputChannels, middle], training: training, random: &random)
+        let (h1, stage1, _) = try fusedStage(conv1, x, time: middle, mask: mask1, residual: nil)
+        let mask2 = dropout.mask(for: [batch, conv2.outputChannels, time], training: training, random: &random)
+        let (y, stage2, sum) = try fusedStage(conv2, h1, time: time, mask: mask2, residual: residual)
+        return (y, Cache(stages: [stage1, stage2], downsample: downCache, sum: sum ?? y, output: y))
+    }
+
+    /// conv → activation → dropout (→ + residual → final activation), all but the GEMM per example in the
+    /// convolution's epilogue. Keeps only what the backward pass needs: the pre-activation for activations whose
+    /// derivative needs it (GELU), the activation when the output is something else, the residual sum likewise.
+    private func fusedStage(
+        _ conv: Conv1d, _ x: Tensor, time: Int, mask: [Float]?, residual: Tensor?
+    ) throws -> (output: Tensor, stage: StageCache, sum: Tensor?) {
+        let batch = x.shape[0]
+        let per = conv.outputChannels * time
+        let count = batch * per
+        let keepPre = activation.derivativeNeedsInput
+        let keepActivated = mask != nil || residual != nil
+        let keepSum = residual != nil && finalActivation.derivativeNeedsInput
+        var pre = [Float](repeating: 0, count: keepPre ? count : 0)
+        var activated = [Float](repeating: 0, count: keepActivated ? count : 0)
+        var sum = [Float](repeating: 0, count: keepSum ? count : 0)
+        let empty: [Float] = []
+        let (y, convCache) = try pre.withUnsafeMutableBufferPointer { pp in
+            try activated.withUnsafeMutableBufferPointer { ap in
+                try sum.withUnsafeMutableBufferPointer { sp in
+                    try (mask ?? empty).withUnsafeBufferPointer { mp in
+                        try (residual?.data ?? empty).withUnsafeBufferPointer { rp in
+                            // An empty array may still have a base address: each pointer is taken only when
+                            // its array is in use.
+                            let preBase = keepPre ? pp.baseAddress : nil
+                            let actBase = keepActivated ? ap.baseAddress : nil
+                            let sumBase = keepSum ? sp.baseAddress : nil
+                            let maskBase = mask == nil ? nil : mp.baseAddress
+                            let resBase = residual == nil ? nil : rp.baseAddress
+                            return try conv.forward(x, outputTime: time) { b, y in
+                                let o = b * per
+                                if let preBase { (preBase + o).update(from: y, count: per) }
+                                activation.apply(inPlace: y, count: per)
+                                if let actBase { (actBase + o).update(from: y, count: per) }
+                                if let maskBase { for i in 0..<per { y[i] *= maskBase[o + i] } }
+                                if let resBase {
+                                    for i in 0..<per { y[i] += resBase[o + i] }
+                                    if let sumBase { (sumBase + o).update(from: y, count: per) }
+                                    finalActivation.apply(inPlace: y, count: per)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let shape = [batch, conv.outputChannels, time]
+        let activatedTensor = keepActivated ? Tensor(uncheckedShape: shape, data: activated) : y
+        return (
+            y,
+            StageCache(
+                conv: convCache, batchNorm: nil, layerNorm: nil,
+                preActivation: keepPre ? Tensor(uncheckedShape: shape, data: pre) : activatedTensor,
+                activated: activatedTensor, mask: mask),
+            keepSum ? Tensor(uncheckedShape: shape, data: sum) : nil
+        )
+    }
+
+    /// The fused backward of a stage's activation and dropout, applied to each example's output gradient inside
+    /// the convolution's backward pass.
+    private func stageGradient(
+        _ stage: StageCache, channels: Int, time: Int,
+        _ body: (@escaping (_ example: Int, _ gradient: UnsafeMutablePointer<Float>, _ rowStride: Int) -> Void) ->
+            Tensor
+    ) -> Tensor {
+        let empty: [Float] = []
+        return stage.preActivation.data.withUnsafeBufferPointer { xp in
+            stage.activated.data.withUnsafeBufferPointer { yp in
+                (stage.mask ?? empty).withUnsafeBufferPointer { mp in
+                    // An empty array may still have a base address: the mask's is taken only when there is one.
+                    let (xBase, yBase) = (xp.baseAddress, yp.baseAddress)
+                    let maskBase = stage.mask == nil ? nil : mp.baseAddress
+                    return body { b, g, ld in
+                        guard let xBase, let yBase else { return }
+                        for o in 0..<channels {
+                            let i0 = (b * channels + o) * time
+                            let row = g + o * ld
+                            if let maskBase { for t in 0..<time { row[t] *= maskBase[i0 + t] } }
+                            activation.scale(gradient: row, input: xBase + i0, output: yBase + i0, count: time)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds every parameter gradient under `prefix` and returns the input gradient (zeros without
     /// `needInputGradient`, which skips its GEMMs).
     func backward(
@@ -137,7 +248,19 @@ public struct TemporalBlock: Sendable, Equatable {
     ) -> Tensor {
         let dSum = finalActivation.backward(dy, input: cache.sum, output: cache.output)
         var g = dSum
-        for s in [1, 0] {
+        if fused {
+            for s in [1, 0] {
+                let st = cache.stages[s]
+                let conv = s == 0 ? conv1 : conv2
+                let time = st.conv.time
+                g = stageGradient(st, channels: conv.outputChannels, time: time) { transform in
+                    conv.backward(
+                        g, cache: st.conv, prefix: prefix + "conv\(s + 1).", gradients: &gradients,
+                        needInputGradient: s == 1 || needInputGradient, transform: transform)
+                }
+            }
+        }
+        for s in [1, 0] where !fused {
             let st = cache.stages[s]
             if let mask = st.mask { g = g.multiplied(by: mask) }
             g = activation.backward(g, input: st.preActivation, output: st.activated)
