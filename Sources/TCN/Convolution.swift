@@ -30,13 +30,17 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 ///
 /// For each example the forward pass lays out the shifted inputs as columns (im2col, `[in · k, time]`) and does
 /// one OpenBLAS `sgemm` with the `[out, in · k]` weight — the weight's natural `[out, in, k]` order, so no
-/// repacking — writing straight into `y[b]`. The backward pass rebuilds the columns and does two more GEMMs
-/// (weight gradient, column gradient) and a col2im scatter. Examples run in parallel (`TCNThreads`). Measured on TCNBench (batch 32, 64 channels, k = 3, 256 steps): per-tap GEMMs (`k` GEMMs of
-/// inner size `in` reading the input in place) were no faster (best 17.8 ms vs 14.6 ms), and one batch-wide
-/// column matrix needed two extra transposes. Grouping examples into GEMMs of ≥ 1,024 columns was measured again
-/// on the configurations A and C (inference): no gain beyond run-to-run noise (A 5,457–6,298 vs
-/// 5,182–6,517 samples/s), so each example keeps its own GEMM. Streaming (`TCNStream`), where each call has only a
-/// few steps, does stack all streams' columns into one GEMM.
+/// repacking — writing straight into `y[b]`, then runs the caller's epilogue on `y[b]` while it is in cache
+/// (`TemporalBlock` fuses activation, dropout and the residual there). Examples run in parallel, one contiguous
+/// range per thread (`TCNThreads`). The backward pass lays every example's columns side by side
+/// (`[in · k + 1, batch · time]`, the extra row of ones giving the bias gradient) for one weight-gradient GEMM with
+/// inner size `batch · time` — its rows split over threads, so every entry is the same dot product whatever the
+/// thread count — and per example a column-gradient GEMM and a col2im scatter. Measured on TCNBench: per-tap GEMMs
+/// (`k` GEMMs of inner size `in` reading the input in place) were no faster than im2col (best 17.8 ms vs
+/// 14.6 ms, batch 32, 64 channels, k = 3, 256 steps) and batch-wide forward GEMMs no faster than per-example ones
+/// (A 5,457–6,298 vs 5,182–6,517 samples/s); the batch-wide weight gradient replaced per-example partial gradients
+/// summed on one thread. Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`), where each call
+/// has only a few steps, stacks all streams' columns into one GEMM.
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int
