@@ -10,8 +10,10 @@
 //     backbone's cost is that of the regression task)
 //   C sensor: 3 × 256 input, 6 blocks × 32, k 3, batch 64, per-step output (3 outputs, MSE);
 //     streaming C: one step per call for 1 stream and for 64 streams.
-// GFLOPS count convolution arithmetic only (2 · B · T · out · in · k per conv, 1×1 downsamples included);
-// a training step counts 3× the forward (forward, weight gradient, input gradient).
+// GFLOPS count convolution arithmetic only (2 · B · T · out · in · k per conv, 1×1 downsamples included) over every
+// step, as PyTorch computes it — with last-step heads seqtool computes only the steps that reach the output (the
+// header line says what share) — and a training step counts 3× the forward (forward, weight gradient, input
+// gradient).
 //
 // TCN_BENCH_PYTHON names the interpreter with torch (default `python3`); TCN_BENCH_RUNS the repetitions (best
 // of, default 5); TCN_BENCH_ONLY a subset of "ABC". OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake`
@@ -52,7 +54,25 @@ struct Workload {
     var perStep: Bool
     var streams: Int?
 
-    /// Forward convolution FLOPs of one batch.
+    /// Forward convolution FLOPs of one batch as executed: a last-step head computes only the steps that reach
+    /// the last output (receptive-field pruning), so this is less than `forwardFLOPs` there.
+    var executedForwardFLOPs: Double {
+        guard !perStep else { return forwardFLOPs }
+        var total = 0
+        var need = 1
+        for i in (0..<blocks).reversed() {
+            let span = (kernel - 1) * (1 << i)
+            let output = need
+            let middle = min(time, output + span)
+            need = min(time, middle + span)
+            let cin = i == 0 ? inputChannels : width
+            total += width * cin * kernel * middle + width * width * kernel * output
+            total += cin == width ? 0 : width * cin * output
+        }
+        return 2 * Double(batch * total)
+    }
+
+    /// Forward convolution FLOPs of one batch over every step (what PyTorch computes).
     var forwardFLOPs: Double {
         var total = 0
         var cin = inputChannels
@@ -176,6 +196,12 @@ for w in workloads where only.contains(w.name.prefix(1)) {
         "\(w.name): batch \(w.batch), \(w.inputChannels) × \(w.time) → \(w.blocks)×\(w.width), kernel \(w.kernel), "
             + "receptive field \(model.receptiveField), \(w.perStep ? "per-step MSE" : "last-step CE")"
             + (peer.map { ", torch \($0.version)" } ?? ", PyTorch peer unavailable (set TCN_BENCH_PYTHON)"))
+    if !w.perStep {
+        say(
+            String(
+                format: "  (last-step head: seqtool computes %.0f %% of the convolution work; GFLOPS below count all "
+                    + "of it, as PyTorch does)", 100 * w.executedForwardFLOPs / w.forwardFLOPs))
+    }
     let batch = Double(w.batch)
     for (label, ours, theirs, flops) in [
         ("train samples/s", trainStep, peer?.trainStep, 3 * w.forwardFLOPs),
