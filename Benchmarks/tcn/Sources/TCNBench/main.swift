@@ -15,7 +15,8 @@
 // header line says what share) — and a training step counts 3× the forward (forward, weight gradient, input
 // gradient).
 //
-// TCN_BENCH_PYTHON names the interpreter with torch (default `python3`); TCN_BENCH_RUNS the repetitions (best
+// TCN_BENCH_NORM swaps the normalisation (`batchNorm`, `layerNorm`, `none`; seqtool only — the peer stays
+// locuslab's weight norm). TCN_BENCH_PYTHON names the interpreter with torch (default `python3`); TCN_BENCH_RUNS the repetitions (best
 // of, default 5); TCN_BENCH_ONLY a subset of "ABC". OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake`
 // on the AMD EPYC test machine) unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here):
 // the header line names the kernels in use.
@@ -155,7 +156,8 @@ for w in workloads where only.contains(w.name.prefix(1)) {
     let config = TCNConfiguration(
         backbone: BackboneConfiguration(
             inputChannels: w.inputChannels, channels: [Int](repeating: w.width, count: w.blocks),
-            kernelSize: w.kernel),
+            kernelSize: w.kernel,
+            normalization: environment["TCN_BENCH_NORM"].flatMap(Normalization.init(rawValue:)) ?? .weightNorm),
         head: HeadConfiguration(
             kind: w.perStep ? .perStep : .lastStep, outputs: w.outputs, loss: w.perStep ? .mse : .crossEntropy))
     var model = try TCNModel(configuration: config, seed: 0)
