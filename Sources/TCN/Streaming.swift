@@ -18,9 +18,11 @@
 /// - Complexity: per step and stream, one multiply-add per weight of the backbone and head (the offline cost of
 ///   one step), plus O(channels) element-wise work.
 public struct TCNStream: Sendable {
-    /// Streams per shard: the unit of parallel work. Measured on TCNBench's streaming config C (6 blocks × 32,
-    /// 64 streams, one step per call, 2 threads): see `init(model:streams:)`.
-    static let streamsPerShard = 32
+    /// Most streams per shard, the unit of parallel work. On TCNBench's streaming config C (6 blocks × 32, one
+    /// step per call, 2 threads, on the shared 2-core test machine) 64 streams took 53–60 µs/step in one shard and
+    /// 68–83 µs/step in two shards of 32 (65 µs on one thread: the per-call thread hand-off and the busy second
+    /// core cost more than the halved GEMMs gain), so 64 streams stay in one shard.
+    static let streamsPerShard = 64
 
     /// The model as run (evaluation mode; weight-normalised filters folded into plain `weight`s).
     public let model: TCNModel
@@ -35,7 +37,7 @@ public struct TCNStream: Sendable {
 
     /// Creates `streams` streams, each starting from zeros (as the offline model's left padding).
     ///
-    /// Streams are split into `⌈streams / 32⌉` shards of near-equal size (run in parallel when there are two or
+    /// Streams are split into `⌈streams / 64⌉` shards of near-equal size (run in parallel when there are two or
     /// more); the split depends only on `streams`, never on the thread count.
     /// - Throws: `TCNError.invalidParameter` for a non-causal model (its outputs need future input) or
     ///   `streams < 1`.

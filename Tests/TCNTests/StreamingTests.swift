@@ -164,10 +164,10 @@ struct StreamingTests {
         #expect(throws: TCNError.self) { try TCNStream(model: TCNModel(configuration: same, seed: 0), streams: 1) }
     }
 
-    /// One stream and many (several shards of unequal size: 33 → 16 + 17, 70 → 23 + 23 + 24), in one-step chunks
-    /// and in chunks from 0 steps to more than a piece (85–128 steps here) or a ring holds: every stream equals the
-    /// offline model.
-    @Test(arguments: [(0, 1), (1, 33), (2, 70), (3, 33), (1, 70)])
+    /// One stream and many (one shard of 33, shards of 35 + 35 and of 43 + 44 + 44), in one-step chunks and in
+    /// chunks from 0 steps to far more than a piece (7–64 steps here) or a ring holds: every stream equals the
+    /// offline model. One stream stepping one step at a time takes the matrix-vector path.
+    @Test(arguments: [(0, 1), (1, 33), (2, 70), (3, 131), (1, 131)])
     func manyStreamsMatchOffline(index: Int, streams: Int) throws {
         var rng = SplitMix64(seed: 200 + UInt64(index))
         let model = try Self.model(index, &rng)
@@ -195,12 +195,12 @@ struct StreamingTests {
         defer { try? TCNThreads.set(saved) }
         var rng = SplitMix64(seed: 300)
         let model = try Self.model(1, &rng)
-        let x = randomTensor([70, 2, 40], &rng)
+        let x = randomTensor([131, 2, 40], &rng)
         let chunks = Self.randomChunks(time: 40, maxLength: 9, &rng)
         var results: [Tensor] = []
         for threads in [1, 2, 3] {
             try TCNThreads.set(threads)
-            var stream = try TCNStream(model: model, streams: 70)
+            var stream = try TCNStream(model: model, streams: 131)
             results.append(try Self.run(&stream, x, chunks: chunks))
         }
         #expect(results[0] == results[1])
@@ -214,47 +214,77 @@ struct StreamingTests {
         var rng = SplitMix64(seed: 400 + UInt64(index))
         let model = try Self.model(index, &rng)
         let (a, b, c) = (
-            randomTensor([40, 2, 7], &rng), randomTensor([40, 2, 5], &rng), randomTensor([40, 2, 3], &rng)
+            randomTensor([100, 2, 7], &rng), randomTensor([100, 2, 5], &rng), randomTensor([100, 2, 3], &rng)
         )
-        var stream = try TCNStream(model: model, streams: 40)
+        var stream = try TCNStream(model: model, streams: 100)
         _ = try stream.process(a)
         let saved = stream
         let first = try stream.process(b)
         _ = try stream.process(c)
-        #expect(saved.stepsProcessed == [Int](repeating: 7, count: 40))
+        #expect(saved.stepsProcessed == [Int](repeating: 7, count: 100))
         stream = saved
         let again = try stream.process(b)
         #expect(first == again)
-        #expect(stream.stepsProcessed == [Int](repeating: 12, count: 40))
+        #expect(stream.stepsProcessed == [Int](repeating: 12, count: 100))
     }
 
     /// Resetting streams in different shards restarts exactly those streams; an empty chunk changes nothing.
     @Test func resetAcrossShardsAndEmptyChunks() throws {
         var rng = SplitMix64(seed: 500)
         let model = try Self.model(1, &rng)
-        let (a, b) = (randomTensor([40, 2, 9], &rng), randomTensor([40, 2, 6], &rng))
-        var stream = try TCNStream(model: model, streams: 40)
+        let (a, b) = (randomTensor([100, 2, 9], &rng), randomTensor([100, 2, 6], &rng))
+        var stream = try TCNStream(model: model, streams: 100)
         _ = try stream.process(a)
-        let empty = try stream.process(Tensor(zeros: [40, 2, 0]))
-        #expect(empty.shape == [40, 3, 0])
-        #expect(stream.stepsProcessed == [Int](repeating: 9, count: 40))
+        let empty = try stream.process(Tensor(zeros: [100, 2, 0]))
+        #expect(empty.shape == [100, 3, 0])
+        #expect(stream.stepsProcessed == [Int](repeating: 9, count: 100))
         try stream.reset(stream: 3)
-        try stream.reset(stream: 25)
+        try stream.reset(stream: 75)
         let continued = try stream.process(b)
-        var fresh = try TCNStream(model: model, streams: 40)
+        var fresh = try TCNStream(model: model, streams: 100)
         let restarted = try fresh.process(b)
         let width = 3 * 6
-        for s in 0..<40 {
+        for s in 0..<100 {
             let (got, want) = (
                 continued.data[(s * width)..<((s + 1) * width)], restarted.data[(s * width)..<((s + 1) * width)]
             )
-            if s == 3 || s == 25 {
+            if s == 3 || s == 75 {
                 #expect(got == want, "stream \(s)")
                 #expect(stream.stepsProcessed[s] == 6)
             } else {
                 #expect(got != want, "stream \(s)")
                 #expect(stream.stepsProcessed[s] == 15)
             }
+        }
+    }
+
+    /// A NaN in one stream's input stays in that stream (the others are unchanged, bit for bit), and after a reset
+    /// that stream computes as a fresh one: no NaN is left in its rings or leaks from scratch space through 0 · NaN
+    /// (one stream stepping one step at a time takes the matrix-vector path).
+    @Test(arguments: [1, 3])
+    func nanStaysInItsStreamAndResetClearsIt(streams: Int) throws {
+        var rng = SplitMix64(seed: 600)
+        let model = try Self.model(1, &rng)  // tanh: NaN propagates (ReLU maps it to 0, offline too)
+        let clean = randomTensor([streams, 2, 5], &rng)
+        var x = clean
+        x.data[3] = .nan  // stream 0, channel 0, step 3
+        var stream = try TCNStream(model: model, streams: streams)
+        var reference = try TCNStream(model: model, streams: streams)
+        let y = try stream.process(x)
+        let expected = try reference.process(clean)
+        let width = 3 * 5
+        for (i, (got, want)) in zip(y.data, expected.data).enumerated() {
+            if i < width && i % 5 >= 3 {
+                #expect(got.isNaN, "stream 0 output \(i)")
+            } else {
+                #expect(got == want, "output \(i)")
+            }
+        }
+        try stream.reset(stream: 0)
+        try reference.reset(stream: 0)
+        for _ in 0..<4 {
+            let step = randomTensor([streams, 2, 1], &rng)
+            #expect(try stream.process(step) == reference.process(step))
         }
     }
 }
