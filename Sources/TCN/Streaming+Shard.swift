@@ -1,18 +1,18 @@
 import COpenBLAS
 
-/// The compute side of `TCNStream`: the model repacked for step-wise GEMMs (`StreamPlan`) and the state of one
-/// group of streams (`StreamShard`).
-///
-/// Layout: every activation is time-major with channels last, `[time, streams, channels]`, so that one time step
-/// of all of a shard's streams is one contiguous `[streams, channels]` matrix and `n` consecutive steps are one
-/// `[n · streams, channels]` matrix. A convolution over `n` new steps is then `k` GEMMs reading its input history
-/// in place, one per tap (`Y[n·S, out] += X_j[n·S, in] · W_jᵀ[in, out]`, `X_j` the input `(k − 1 − j) · d` steps
-/// back), with no column building; the result is finished (bias, norm, activation, residual) in one pass that
-/// writes straight into the next layer's history.
-///
-/// Each convolution input has a ring of `history + pieceSteps` time slots, where `history = (k − 1) · d`: a step
-/// is written once and never moved. Slot of step `p` is `p mod capacity`; a run of steps wraps at most once, so a
-/// tap's GEMM is split in at most two. Chunks longer than `pieceSteps` are processed in pieces.
+// The compute side of `TCNStream`: the model repacked for step-wise GEMMs (`StreamPlan`) and the state of one
+// group of streams (`StreamShard`).
+//
+// Layout: every activation is time-major with channels last, `[time, streams, channels]`, so that one time step
+// of all of a shard's streams is one contiguous `[streams, channels]` matrix and `n` consecutive steps are one
+// `[n · streams, channels]` matrix. A convolution over `n` new steps is then `k` GEMMs reading its input history
+// in place, one per tap (`Y[n·S, out] += X_j[n·S, in] · W_jᵀ[in, out]`, `X_j` the input `(k − 1 − j) · d` steps
+// back), with no column building; the result is finished (bias, norm, activation, residual) in one pass that
+// writes straight into the next layer's history.
+//
+// Each convolution input has a ring of `history + pieceSteps` time slots, where `history = (k − 1) · d`: a step
+// is written once and never moved. Slot of step `p` is `p mod capacity`; a run of steps wraps at most once, so a
+// tap's GEMM is split in at most two. Chunks longer than `pieceSteps` are processed in pieces.
 
 /// A convolution repacked for per-tap GEMMs: offsets into `StreamPlan.parameters`.
 struct StreamConvolution: Sendable {
@@ -218,11 +218,9 @@ struct StreamShard: Sendable {
                             let p = parameterBuffer.baseAddress
                         else { return }
                         let kernel = ShardKernel(
-                            plan: plan, p: p, streams: shardStreams, first: firstStream,
-                            rings: (0..<offsets.count).map {
-                                Ring(base: ringBase + offsets[$0], capacity: capacities[$0])
-                            },
-                            scratch: scratchBase, pieceSteps: piece, sums: sums.baseAddress)
+                            plan: plan, p: p, streams: shardStreams, first: firstStream, ringBase: ringBase,
+                            ringOffsets: offsets, ringCapacities: capacities, scratch: scratchBase, pieceSteps: piece,
+                            sums: sums.baseAddress)
                         var t0 = 0
                         while t0 < n {
                             let m = min(piece, n - t0)
@@ -253,15 +251,16 @@ private struct Ring {
     }
 }
 
-/// The per-piece computation of one shard over raw pointers (no allocation except the rings array of
-/// `ShardKernel` itself, made once per `process` call).
+/// The per-piece computation of one shard over raw pointers (allocates nothing).
 private struct ShardKernel {
     let plan: StreamPlan
     /// `plan.parameters`.
     let p: UnsafePointer<Float>
     let streams: Int
     let first: Int
-    let rings: [Ring]
+    let ringBase: UnsafeMutablePointer<Float>
+    let ringOffsets: [Int]
+    let ringCapacities: [Int]
     let stageA: UnsafeMutablePointer<Float>
     let stageB: UnsafeMutablePointer<Float>
     let features: UnsafeMutablePointer<Float>
@@ -269,14 +268,17 @@ private struct ShardKernel {
     let sums: UnsafeMutablePointer<Float>?
 
     init(
-        plan: StreamPlan, p: UnsafePointer<Float>, streams: Int, first: Int, rings: [Ring],
-        scratch: UnsafeMutablePointer<Float>, pieceSteps: Int, sums: UnsafeMutablePointer<Float>?
+        plan: StreamPlan, p: UnsafePointer<Float>, streams: Int, first: Int, ringBase: UnsafeMutablePointer<Float>,
+        ringOffsets: [Int], ringCapacities: [Int], scratch: UnsafeMutablePointer<Float>, pieceSteps: Int,
+        sums: UnsafeMutablePointer<Float>?
     ) {
         self.plan = plan
         self.p = p
         self.streams = streams
         self.first = first
-        self.rings = rings
+        self.ringBase = ringBase
+        self.ringOffsets = ringOffsets
+        self.ringCapacities = ringCapacities
         let rows = pieceSteps * streams
         stageA = scratch
         stageB = scratch + rows * plan.maxChannels
@@ -284,6 +286,10 @@ private struct ShardKernel {
         skipSum = features + rows * plan.featureChannels
         self.sums = sums
     }
+
+    /// Ring `i` (block `i / 2`'s input for even `i`, its middle for odd `i`).
+    @inline(__always)
+    func ring(_ i: Int) -> Ring { Ring(base: ringBase + ringOffsets[i], capacity: ringCapacities[i]) }
 
     /// `out[m · S, conv.out] = Σ_j X_j · W_jᵀ` for steps `clock ..< clock + m` of `ring` (no bias).
     func convolve(
@@ -377,10 +383,10 @@ private struct ShardKernel {
 
     /// Writes the steps `clock ..< clock + m` of this shard's streams from the chunk into ring 0.
     func load(chunk: UnsafePointer<Float>, n: Int, t0: Int, clock: Int, steps m: Int) {
-        let ring = rings[0]
+        let input = ring(0)
         let inp = plan.inputChannels
         for t in 0..<m {
-            let slot = ring.base + ring.slot(clock + t) * streams * inp
+            let slot = input.base + input.slot(clock + t) * streams * inp
             for s in 0..<streams {
                 let source = chunk + (first + s) * inp * n + t0 + t
                 for c in 0..<inp { slot[s * inp + c] = source[c * n] }
@@ -396,8 +402,8 @@ private struct ShardKernel {
         load(chunk: chunk, n: n, t0: t0, clock: clock, steps: m)
         let rows = m * streams
         for (i, block) in plan.blocks.enumerated() {
-            let input = rings[2 * i]
-            let middle = rings[2 * i + 1]
+            let input = ring(2 * i)
+            let middle = ring(2 * i + 1)
             let width = block.conv1.outputChannels
             let stepSize = streams * width
             // conv1 → norm → act, into the middle ring.
@@ -412,7 +418,7 @@ private struct ShardKernel {
             if let down = block.downsample {
                 convolve(down, ring: input, clock: clock, steps: m, into: stageB)
             }
-            let next = i + 1 < plan.blocks.count ? rings[2 * i + 2] : nil
+            let next = i + 1 < plan.blocks.count ? ring(2 * i + 2) : nil
             for t in 0..<m {
                 let target = next.map { $0.base + $0.slot(clock + t) * stepSize } ?? features + t * stepSize
                 finish(
@@ -436,7 +442,7 @@ private struct ShardKernel {
                 let isLast = i + 1 == plan.blocks.count
                 if let projection {
                     // Block outputs other than the last live in the next block's input ring.
-                    convolve(projection, ring: rings[2 * i + 2], clock: clock, steps: m, into: stageB)
+                    convolve(projection, ring: ring(2 * i + 2), clock: clock, steps: m, into: stageB)
                     let bias = p + projection.bias
                     for r in 0..<rows {
                         let (sum, y) = (skipSum + r * width, stageB + r * width)
@@ -445,9 +451,9 @@ private struct ShardKernel {
                 } else if isLast {
                     for e in 0..<(rows * width) { skipSum[e] += features[e] }
                 } else {
-                    let ring = rings[2 * i + 2]
+                    let output = ring(2 * i + 2)
                     for t in 0..<m {
-                        let y = ring.base + ring.slot(clock + t) * streams * width
+                        let y = output.base + output.slot(clock + t) * streams * width
                         let sum = skipSum + t * streams * width
                         for e in 0..<(streams * width) { sum[e] += y[e] }
                     }
