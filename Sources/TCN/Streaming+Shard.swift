@@ -75,10 +75,14 @@ struct StreamPlan: Sendable {
             let (out, inp, k) = (conv.outputChannels, conv.inputChannels, conv.kernelSize)
             let w = conv.effectiveWeight().data
             let weight = parameters.count
-            for j in 0..<k {
-                for i in 0..<inp {
-                    for o in 0..<out { parameters.append(w[(o * inp + i) * k + j]) }
+            // [out, in, k] → k × [in, out].
+            parameters += [Float](unsafeUninitializedCapacity: w.count) { packed, initialized in
+                for o in 0..<out {
+                    for i in 0..<inp {
+                        for j in 0..<k { packed[(j * inp + i) * out + o] = w[(o * inp + i) * k + j] }
+                    }
                 }
+                initialized = w.count
             }
             let bias = parameters.count
             parameters += conv.bias?.data ?? [Float](repeating: 0, count: out)
