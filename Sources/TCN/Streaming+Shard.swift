@@ -139,6 +139,90 @@ struct StreamPlan: Sendable {
     }
 }
 
+extension StreamPlan {
+    /// Checks that the model's layers chain (the packed plan indexes raw memory by these widths): every block's
+    /// `conv1` reads the previous width, `conv2` and the norms keep `conv1`'s width, the residual (`downsample` or
+    /// identity) matches, skip projections map to the last width, and the head reads it; every filter is causal.
+    ///
+    /// - Throws: `TCNError.shapeMismatch` naming the `state_dict` key of the first layer that does not fit (a
+    ///   public layer property replaced by one of another width), `TCNError.invalidParameter` for no blocks or a
+    ///   non-causal convolution.
+    static func validate(_ model: TCNModel) throws {
+        func expect(_ key: String, _ actual: [Int], _ expected: [Int]) throws {
+            guard actual == expected else {
+                throw TCNError.shapeMismatch(name: key, expected: expected, actual: actual)
+            }
+        }
+        func check(_ conv: Conv1d, _ key: String, input: Int, output: Int, kernelSize: Int? = nil) throws {
+            let k = kernelSize ?? conv.kernelSize
+            try expect(key + "weight", conv.weight.shape, [output, input, k])
+            try expect(key + "weight", [conv.outputChannels, conv.inputChannels, conv.kernelSize], [output, input, k])
+            if let bias = conv.bias { try expect(key + "bias", bias.shape, [output]) }
+            if let gain = conv.weightGain { try expect(key + "weight_g", gain.shape, [output, 1, 1]) }
+            guard conv.padding == .causal || conv.kernelSize == 1 else {
+                throw TCNError.invalidParameter(
+                    name: key + "padding", value: conv.padding.rawValue, reason: "streaming needs a causal model")
+            }
+        }
+        guard !model.blocks.isEmpty else {
+            throw TCNError.invalidParameter(name: "network", value: "0 blocks", reason: "need at least one block")
+        }
+        var width = model.configuration.backbone.inputChannels
+        var widths: [Int] = []
+        for (i, block) in model.blocks.enumerated() {
+            let key = "network.\(i)."
+            let out = block.conv1.outputChannels
+            try check(block.conv1, key + "conv1.", input: width, output: out)
+            try check(block.conv2, key + "conv2.", input: out, output: out)
+            if let down = block.downsample {
+                try check(down, key + "downsample.", input: width, output: out, kernelSize: 1)
+            } else if out != width {
+                // An identity residual needs equal widths; otherwise the 1×1 `downsample` is missing.
+                throw TCNError.shapeMismatch(name: key + "downsample.weight", expected: [out, width, 1], actual: [])
+            }
+            for (kind, count) in [("batch", block.batchNorms.count), ("layer", block.layerNorms.count)]
+            where count != 0 && count != 2 {
+                throw TCNError.invalidParameter(
+                    name: key + "norm1/norm2", value: "\(count) \(kind) norms", reason: "need none or two")
+            }
+            for (s, bn) in block.batchNorms.enumerated() {
+                for (name, t) in [
+                    ("weight", bn.weight), ("bias", bn.bias), ("running_mean", bn.runningMean),
+                    ("running_var", bn.runningVariance),
+                ] {
+                    try expect(key + "norm\(s + 1).\(name)", t.shape, [out])
+                }
+            }
+            for (s, ln) in block.layerNorms.enumerated() {
+                for (name, t) in [("weight", ln.weight), ("bias", ln.bias)] {
+                    try expect(key + "norm\(s + 1).\(name)", t.shape, [out])
+                }
+            }
+            widths.append(out)
+            width = out
+        }
+        if model.configuration.backbone.skipConnections {
+            guard model.skipProjections.count == model.blocks.count else {
+                throw TCNError.invalidParameter(
+                    name: "downsample_skip_connection", value: "\(model.skipProjections.count) entries",
+                    reason: "need one per block (\(model.blocks.count))")
+            }
+            for (i, projection) in model.skipProjections.enumerated() {
+                let key = "downsample_skip_connection.\(i)."
+                if let projection {
+                    try check(projection, key, input: widths[i], output: width, kernelSize: 1)
+                } else if widths[i] != width {
+                    throw TCNError.shapeMismatch(name: key + "weight", expected: [width, widths[i], 1], actual: [])
+                }
+            }
+        }
+        let linear = model.linear
+        try expect("linear.weight", linear.weight.shape, [linear.outputFeatures, width])
+        try expect("linear.weight", [linear.outputFeatures, linear.inputFeatures], [linear.outputFeatures, width])
+        try expect("linear.bias", model.linear.bias.shape, [model.linear.outputFeatures])
+    }
+}
+
 /// The state of `streams` consecutive streams (`first ..< first + streams` of the `TCNStream`): one ring per
 /// convolution input, the mean-pool running sums, and scratch space, all allocated once.
 struct StreamShard: Sendable {

@@ -40,7 +40,8 @@ public struct TCNStream: Sendable {
     /// Streams are split into `⌈streams / 64⌉` shards of near-equal size (run in parallel when there are two or
     /// more); the split depends only on `streams`, never on the thread count.
     /// - Throws: `TCNError.invalidParameter` for a non-causal model (its outputs need future input) or
-    ///   `streams < 1`.
+    ///   `streams < 1`; `TCNError.shapeMismatch` naming the `state_dict` key of a layer whose width does not chain
+    ///   with its neighbours (possible only after replacing a layer of a built model by hand).
     public init(model: TCNModel, streams: Int) throws {
         guard model.configuration.backbone.padding == .causal else {
             throw TCNError.invalidParameter(
@@ -49,6 +50,7 @@ public struct TCNStream: Sendable {
         guard streams >= 1 else {
             throw TCNError.invalidParameter(name: "streams", value: "\(streams)", reason: "must be ≥ 1")
         }
+        try StreamPlan.validate(model)
         // Fold weight normalisation into plain filters once, instead of on every chunk.
         var folded = model
         for i in folded.blocks.indices {

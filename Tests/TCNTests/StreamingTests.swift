@@ -287,4 +287,41 @@ struct StreamingTests {
             #expect(try stream.process(step) == reference.process(step))
         }
     }
+
+    /// The packed plan indexes memory by layer widths, so a built model whose layers no longer chain is refused
+    /// with the `state_dict` key of the first misfit.
+    @Test func layersThatDoNotChainAreRefused() throws {
+        var rng = SplitMix64(seed: 700)
+        let model = try Self.model(1, &rng)  // channels [3, 4, 4, 2], skip connections
+        var random = TCNRandom(seed: 1)
+        var wide = model
+        wide.blocks[1].conv1 = try Conv1d(inputChannels: 5, outputChannels: 4, kernelSize: 3, random: &random)
+        #expect(
+            throws: TCNError.shapeMismatch(name: "network.1.conv1.weight", expected: [4, 3, 3], actual: [4, 5, 3])
+        ) {
+            try TCNStream(model: wide, streams: 2)
+        }
+        var noDownsample = model
+        noDownsample.blocks[0].downsample = nil
+        #expect(throws: TCNError.shapeMismatch(name: "network.0.downsample.weight", expected: [3, 2, 1], actual: [])) {
+            try TCNStream(model: noDownsample, streams: 2)
+        }
+        var badNorm = model
+        badNorm.blocks[2].batchNorms[1].runningMean = Tensor(zeros: [5])
+        #expect(throws: TCNError.shapeMismatch(name: "network.2.norm2.running_mean", expected: [4], actual: [5])) {
+            try TCNStream(model: badNorm, streams: 2)
+        }
+        var noSkip = model
+        noSkip.skipProjections[0] = nil
+        #expect(
+            throws: TCNError.shapeMismatch(
+                name: "downsample_skip_connection.0.weight", expected: [2, 3, 1], actual: [])
+        ) {
+            try TCNStream(model: noSkip, streams: 2)
+        }
+        var empty = model
+        empty.blocks = []
+        #expect(throws: TCNError.self) { try TCNStream(model: empty, streams: 2) }
+        _ = try TCNStream(model: model, streams: 2)
+    }
 }
