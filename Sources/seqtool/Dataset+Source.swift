@@ -111,7 +111,7 @@ enum TargetKind: Sendable {
 }
 
 /// Training or evaluation examples for `Trainer`: windows → (augmentation) → features → normalisation →
-/// (SpecAugment masks).
+/// (SpecAugment masks) → (mixup of the batch, with probability targets `[batch, classes]`).
 struct WindowDataSource: TCNDataSource {
     let windows: WindowSet
     let pipeline: ModelPipeline
@@ -250,6 +250,17 @@ struct WindowDataSource: TCNDataSource {
         let input = try Tensor(shape: [indices.count, channels, steps], data: data)
         switch target {
         case .classes:
+            if let alpha = augmentation?.mixup, alpha > 0, let classCount = pipeline.labels?.count, !indices.isEmpty {
+                var random = TCNRandom(seed: Self.mix(seed ^ Self.mixupSalt, UInt64(epoch.epoch), UInt64(indices[0])))
+                var mixed = data
+                var mixedLengths = lengths.map { l in indices.map { l[$0] } }
+                let targets = Mixup(alpha: alpha).apply(
+                    input: &mixed, classes: indices.map { windows.classes[$0] }, classCount: classCount,
+                    lengths: &mixedLengths, random: &random)
+                return TCNBatch(
+                    input: try Tensor(shape: input.shape, data: mixed),
+                    targets: try Tensor(shape: [indices.count, classCount], data: targets), lengths: mixedLengths)
+            }
             return TCNBatch(
                 input: input,
                 targets: try Tensor(shape: [indices.count], data: indices.map { Float(windows.classes[$0]) }),
@@ -266,6 +277,9 @@ struct WindowDataSource: TCNDataSource {
                 lengths: [Int](repeating: max(1, steps - h), count: indices.count))
         }
     }
+
+    /// Keeps a batch's mixup draws apart from its first example's own augmentation draws (ASCII "mixup").
+    static let mixupSalt: UInt64 = 0x6D_6978_7570
 
     /// A 64-bit mix of three values (SplitMix64's finaliser), the seed of one example's draws.
     static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {

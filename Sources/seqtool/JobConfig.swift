@@ -11,7 +11,8 @@ import TCN
 ///  "split": {"by": "group", "groupRegex": "^([^_]+)_", "testGroups": ["fay"], "validationFraction": 0.15},
 ///  "window": {"length": "1s", "hop": "0.5s", "boundary": "pad-end"},
 ///  "features": {"preset": "kaldi", "melBands": 32},
-///  "augmentation": {"noise": 0.002, "gainDb": 6, "timeShift": "0.1s", "timeMasks": 1, "timeMaskWidth": 8},
+///  "augmentation": {"noise": 0.002, "gainDb": 6, "timeShift": "0.1s", "timeMasks": 1, "timeMaskWidth": 8,
+///                   "mixup": 0.2},
 ///  "model": {"channels": [32, 32, 32], "kernelSize": 3, "head": "meanPool"},
 ///  "training": {"epochs": 30, "batchSize": 16, "optimizer": "adam", "learningRate": 0.003}}
 /// ```
@@ -132,6 +133,9 @@ struct JobConfig: Decodable, Equatable, Sendable {
         }
         if task == .classification, model.head == .perStep {
             throw bad("model.head", "perStep", "classification needs \"meanPool\" or \"lastStep\"")
+        }
+        if task != .classification, augmentation.mixup > 0 {
+            throw bad("augmentation.mixup", augmentation.mixup, "mixup mixes class labels: classification only")
         }
         if features.isRaw, augmentation.frequencyMasks > 0 {
             throw bad("augmentation.frequencyMasks", augmentation.frequencyMasks, "raw samples have no frequency axis")
@@ -282,12 +286,15 @@ struct AugmentationSpec: Decodable, Equatable, Sendable {
     /// SpecAugment: number of frequency (feature-channel) masks and their maximum width in channels.
     var frequencyMasks: Int = 0
     var frequencyMaskWidth: Int = 0
+    /// Mixup's Beta(α, α) parameter α (0 = off): pairs of a batch's examples and their one-hot labels mixed with
+    /// one λ per batch (`Mixup`); classification only.
+    var mixup: Double = 0
 
     var hasSpectralMasks: Bool { timeMasks > 0 || frequencyMasks > 0 }
     var hasWaveformChanges: Bool { noise > 0 || gainDb > 0 || timeShift != nil }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case noise, gainDb, timeShift, timeMasks, timeMaskWidth, frequencyMasks, frequencyMaskWidth
+        case noise, gainDb, timeShift, timeMasks, timeMaskWidth, frequencyMasks, frequencyMaskWidth, mixup
     }
 
     init() {}
@@ -301,6 +308,8 @@ struct AugmentationSpec: Decodable, Equatable, Sendable {
         timeMaskWidth = try c.decodeIfPresent(Int.self, forKey: .timeMaskWidth) ?? 0
         frequencyMasks = try c.decodeIfPresent(Int.self, forKey: .frequencyMasks) ?? 0
         frequencyMaskWidth = try c.decodeIfPresent(Int.self, forKey: .frequencyMaskWidth) ?? 0
+        mixup = try c.decodeIfPresent(Double.self, forKey: .mixup) ?? 0
+        guard mixup >= 0, mixup.isFinite else { throw JobError.invalid(decoder, "mixup", mixup, "must be ≥ 0") }
         for (key, value) in [("noise", noise), ("gainDb", gainDb)] where value < 0 || !value.isFinite {
             throw JobError.invalid(decoder, key, value, "must be ≥ 0")
         }
