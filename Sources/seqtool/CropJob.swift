@@ -283,12 +283,30 @@ struct CropJob: Sendable {
         var used: [String: Int] = [:]
         return files.map { file in
             let stem = (file.relativeName as NSString).deletingPathExtension
-            let base = stem.split(separator: "/").joined(separator: "__")
-                .map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? String($0) : "_" }.joined()
+            let base = safeName(stem.split(separator: "/").joined(separator: "__"))
             let n = (used[base] ?? 0) + 1
             used[base] = n
             return n == 1 ? base : "\(base)-\(n)"
         }
+    }
+
+    /// `text` with every character but letters, digits, `-`, `_` and `.` replaced by `_` (ASCII text byte by byte,
+    /// which is what file names nearly always are; per `Character` otherwise).
+    static func safeName(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            return text.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? String($0) : "_" }.joined()
+        }
+        let kept = bytes.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                return byte
+            default:
+                return UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: kept, as: UTF8.self)
     }
 
     /// Syncs every output to disk, then writes the manifest lines of the shards in input order as `manifest.csv`
@@ -318,18 +336,41 @@ struct ManifestRow {
     var csvLine: String {
         let start = timeOffset + provenance.startSeconds(sampleRate: sampleRate)
         let center = timeOffset + provenance.centerSeconds(sampleRate: sampleRate)
-        return [
-            csvField(array), String(row), csvField(source), csvField(label ?? ""), String(segment),
-            String(provenance.firstSample), String(format: "%.6f", start), String(format: "%.6f", center),
-            String(provenance.padLeft), String(provenance.padRight), formatNumber(sampleRate),
-        ].joined(separator: ",")
+        var line = csvField(array)
+        for field in [
+            String(row), csvField(source), csvField(label ?? ""), String(segment), String(provenance.firstSample),
+            fixedPoint6(start), fixedPoint6(center), String(provenance.padLeft), String(provenance.padRight),
+            formatNumber(sampleRate),
+        ] {
+            line += ","
+            line += field
+        }
+        return line
     }
 }
 
 /// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
 func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+    guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A }) else {
+        return text
+    }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// `String(format: "%.6f", value)`: the value rounded to 6 decimals, as C's `printf` rounds it.
+///
+/// Computed with integers when the rounding is certain (the value × 10⁶ is more than one ulp from a half-way point,
+/// and below 2⁵²), which is every time stamp in practice; otherwise formatted by Foundation. Twice per manifest
+/// line, Foundation's formatter alone cost more than cropping the file.
+func fixedPoint6(_ value: Double) -> String {
+    let scaled = value * 1e6
+    let fraction = scaled - scaled.rounded(.down)
+    guard scaled.magnitude < 0x1p52, abs(fraction - 0.5) > scaled.ulp else { return String(format: "%.6f", value) }
+    let units = Int64(scaled.magnitude.rounded())
+    let whole = String(units / 1_000_000)
+    let decimals = String(units % 1_000_000)
+    let sign = value.sign == .minus ? "-" : ""
+    return sign + whole + "." + String(repeating: "0", count: 6 - decimals.count) + decimals
 }
 
 /// `16000` for whole numbers, `0.1` otherwise.
