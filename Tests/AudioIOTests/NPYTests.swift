@@ -232,7 +232,7 @@ struct NPYTests {
     }
 
     @Test func streamWriterAcrossManyBufferFlushes() throws {
-        // Rows of 5,000 values (20,000 bytes) never line up with the 1 MiB write buffer; 300 rows fill it 5 times.
+        // Rows of 5,000 values (20,000 bytes) never line up with the write buffer, which 300 rows fill many times.
         let scratch = try ScratchDirectory()
         var rng = SplitMix64(seed: 13)
         let rowLength = 5000
