@@ -292,7 +292,7 @@ struct CropJob: Sendable {
     static func outputNames(for files: [InputFile]) -> [String] {
         var used: [String: Int] = [:]
         return files.map { file in
-            let stem = (file.relativeName as NSString).deletingPathExtension
+            let stem = InputExpander.deletingPathExtension(file.relativeName)
             let base = safeName(stem.split(separator: "/").joined(separator: "__"))
             let n = (used[base] ?? 0) + 1
             used[base] = n

@@ -60,11 +60,31 @@ enum InputExpander {
     /// The text after the last `.` of the path's last component (`""` for none, or for a hidden file such as
     /// `.wav`), as `NSString.pathExtension` gives it, without bridging (this ran once per input file).
     static func pathExtension(_ path: String) -> String {
-        var utf8 = Substring(path).utf8
+        guard let dot = extensionDot(path) else { return "" }
+        let end = trimmedEnd(path)
+        return String(Substring(path.utf8[path.utf8.index(after: dot)..<end]))
+    }
+
+    /// The path without its extension and its `.`, as `NSString.deletingPathExtension` gives it.
+    static func deletingPathExtension(_ path: String) -> Substring {
+        Substring(path.utf8[..<(extensionDot(path) ?? trimmedEnd(path))])
+    }
+
+    /// Where the last component's extension `.` is, if it has one (a leading `.` is part of the name, and `..` has
+    /// none).
+    private static func extensionDot(_ path: String) -> String.Index? {
+        let utf8 = path.utf8[..<trimmedEnd(path)]
+        let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8[utf8.index(after: $0)...] } ?? utf8
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex, !name.elementsEqual("..".utf8)
+        else { return nil }
+        return dot
+    }
+
+    /// The end of `path` without trailing slashes (a lone `/` is kept).
+    private static func trimmedEnd(_ path: String) -> String.Index {
+        var utf8 = path.utf8[...]
         while utf8.count > 1, utf8.last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
-        let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8[utf8.index(after: $0)...] } ?? utf8[...]
-        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return "" }
-        return String(Substring(name[name.index(after: dot)...]))
+        return utf8.endIndex
     }
 
     /// - Throws: `InputError.notFound` for an argument that names nothing, `.noFiles` for a folder or glob

@@ -37,10 +37,27 @@ import Testing
 
     @Test(arguments: [
         "a.wav", "dir/a.WAV", "/abs/path/x.flac", "no_extension", ".hidden", "dir/.hidden", "a.b.c", "a.", "dir.d/x",
-        "dir.d/x.ogg", "x.wav/", "/", "", ".", "..", "a/..", "übung/straße.wav", "two words.csv", "a//b.mp3",
+        "dir.d/x.ogg", "x.wav/", "/", "", ".", "..", "a/..", "...", "a..", "..a", ".a.b", "a..b", "x/...", "x/.a.",
+        "übung/straße.wav", "two words.csv", "a//b.mp3",
     ])
     func pathExtensionMatchesNSString(path: String) {
         #expect(InputExpander.pathExtension(path) == (path as NSString).pathExtension, "\(path)")
+        if !path.contains("//") && (path.count < 2 || !path.hasSuffix("/")) {  // NSString also tidies those slashes
+            #expect(InputExpander.deletingPathExtension(path) == (path as NSString).deletingPathExtension, "\(path)")
+        }
+    }
+
+    @Test func outputNamesDropTheExtensionAsNSStringDoes() {
+        let relative = [
+            "a.wav", "dir/b.flac", "dir.d/c", "dir/.hidden", "x.tar.gz", "deep/er/d.WAV", "ü/é.ogg", "e.", "f g.csv",
+        ]
+        let files = relative.map { InputFile(path: "/in/" + $0, relativeName: $0, kind: .audio) }
+        let expected = relative.map {
+            CropJob.safeName(
+                ($0 as NSString).deletingPathExtension.split(separator: "/")
+                    .joined(separator: "__"))
+        }
+        #expect(CropJob.outputNames(for: files) == expected)
     }
 
     @Test func safeNameMatchesTheCharacterRule() {
