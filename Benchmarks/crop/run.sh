@@ -3,7 +3,9 @@
 # 2,000 WAVs, 1 s windows, 50 % overlap, zero-padded tail, .npy arrays plus a manifest. Release build; both are
 # run REPEAT times in this same run, with JOBS workers each (seqtool threads, the peer a multiprocessing Pool) and
 # with one each; the best time of each is reported with the ratios. Also checks that both produced the same
-# windows.
+# windows. seqtool runs twice: as it is by default, flushing its outputs to disk before the manifest (durable
+# against a power failure), and with --no-sync, which flushes nothing, like the peer (numpy.save): that pair compares
+# like with like.
 #   bash Benchmarks/crop/run.sh [JOBS] [REPEAT] [FILES_PER_SHARD]
 # seqtool writes shards of FILES_PER_SHARD files (default 256, its default); the peer one array per file as a
 # numpy script typically does. With FILES_PER_SHARD=1 both write one array per file.
@@ -37,22 +39,29 @@ time_it() {  # prints seconds of wall time for the command
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { print b - a }'
 }
-ours=(); peer=(); ours1=(); peer1=()
+crop() {  # JOBS OUT [extra seqtool options]
+    local j=$1 out=$2
+    shift 2
+    time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$j" --quiet \
+        --files-per-shard "$shard" --out "$out" "$@"
+}
+ours=(); fast=(); peer=(); ours1=(); fast1=(); peer1=()
 for i in $(seq "$repeat"); do
-    rm -rf "$work/ours" "$work/peer"
-    ours+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs "$jobs" --quiet \
-        --files-per-shard "$shard" --out "$work/ours")")
+    rm -rf "$work"/*
+    ours+=("$(crop "$jobs" "$work/ours")")
+    fast+=("$(crop "$jobs" "$work/fast" --no-sync)")
     peer+=("$(time_it "$venv/bin/python" Benchmarks/crop/crop_peer.py "$data" "$work/peer" --window 1 --overlap 0.5 \
         --jobs "$jobs")")
-    rm -rf "$work/ours1" "$work/peer1"
-    ours1+=("$(time_it "$seqtool" crop "$data" --window 1s --overlap 50% --boundary pad-end --jobs 1 --quiet \
-        --files-per-shard "$shard" --out "$work/ours1")")
+    ours1+=("$(crop 1 "$work/ours1")")
+    fast1+=("$(crop 1 "$work/fast1" --no-sync)")
     peer1+=("$(time_it "$venv/bin/python" Benchmarks/crop/crop_peer.py "$data" "$work/peer1" --window 1 \
         --overlap 0.5 --jobs 1)")
 done
 t_ours=$(printf '%s\n' "${ours[@]}" | best)
+t_fast=$(printf '%s\n' "${fast[@]}" | best)
 t_peer=$(printf '%s\n' "${peer[@]}" | best)
 t_ours1=$(printf '%s\n' "${ours1[@]}" | best)
+t_fast1=$(printf '%s\n' "${fast1[@]}" | best)
 t_peer1=$(printf '%s\n' "${peer1[@]}" | best)
 "$venv/bin/python" - "$work" <<'PY'
 import csv, os, sys
@@ -74,8 +83,11 @@ for name, rs in by_source.items():
         windows += 1
 print(f"outputs identical: 2000 files, {windows} windows in {len(arrays)} seqtool arrays")
 PY
-printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s files per shard, best of %s:\n' "$shard" "$repeat"
-printf '  %s jobs: seqtool %.3f s, python peer (Pool(%s)) %.3f s: %.1fx\n' "$jobs" "$t_ours" "$jobs" "$t_peer" \
-    "$(awk -v a="$t_peer" -v b="$t_ours" 'BEGIN { print a / b }')"
-printf '  1 job:  seqtool %.3f s, python peer (one process) %.3f s: %.1fx\n' "$t_ours1" "$t_peer1" \
-    "$(awk -v a="$t_peer1" -v b="$t_ours1" 'BEGIN { print a / b }')"
+diff -r "$work/ours" "$work/fast" >/dev/null || { echo "seqtool --no-sync wrote other outputs than seqtool"; exit 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+printf 'crop FSDD (2000 WAV, 1 s, 50 %%, .npy), %s files per shard, best of %s (load: %s):\n' "$shard" "$repeat" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  %s jobs: python peer (Pool(%s)) %.3f s; seqtool --no-sync %.3f s: %sx; seqtool (synced) %.3f s: %sx\n' \
+    "$jobs" "$jobs" "$t_peer" "$t_fast" "$(ratio "$t_peer" "$t_fast")" "$t_ours" "$(ratio "$t_peer" "$t_ours")"
+printf '  1 job:  python peer (one process) %.3f s; seqtool --no-sync %.3f s: %sx; seqtool (synced) %.3f s: %sx\n' \
+    "$t_peer1" "$t_fast1" "$(ratio "$t_peer1" "$t_fast1")" "$t_ours1" "$(ratio "$t_peer1" "$t_ours1")"

@@ -11,8 +11,8 @@ import Foundation
 /// The file has shape `[rows] + rowShape` (e.g. `[windows, channels, samples]` when each row is a window
 /// `[channels, samples]`). The header is written first with room reserved for the row count (NumPy's own
 /// 21-digit growth padding), rows are streamed to a temporary file beside `path`, and ``finish()`` rewrites the
-/// header with the final count and renames the file onto `path`. Memory stays at one stdio buffer whatever the
-/// array's size, and the result is byte-identical to `np.save(path, np.stack(rows))`.
+/// header with the final count and renames the file onto `path`. Memory stays at one write buffer of
+/// ``bufferBytes`` whatever the array's size, and the result is byte-identical to `np.save(path, np.stack(rows))`.
 ///
 /// A writer released without ``finish()`` (an error, a cancelled job) removes its temporary file, so `path` never
 /// holds a partial array. Use it from one task at a time (it is deliberately not `Sendable`).
@@ -33,6 +33,16 @@ public final class NPYStreamWriter {
     private var file: UnsafeMutablePointer<FILE>?
     private let headerLength: Int
     private var scratch = Data()
+    /// The stdio buffer of `file`, owned here (glibc ignores the size of a buffer it allocates itself).
+    private let buffer: UnsafeMutableRawPointer
+
+    /// Bytes written to the file at a time: 256 KiB, at offsets that are multiples of it.
+    ///
+    /// Large aligned writes let the kernel cache the file in large pages: writing 75 MB in window-sized pieces
+    /// (16–32 KB at unaligned offsets, what the default 4 KiB stdio buffer passes through) took twice the kernel
+    /// time of 256 KiB or 1 MiB pieces on ext4 (46 ms against 22–26 ms, measured for `seqtool crop` of FSDD);
+    /// 64 KiB pieces took 32 ms. Larger buffers only cost more page faults, one per 4 KiB the first time.
+    public static let bufferBytes = 1 << 18
 
     /// Opens a temporary file beside `path` and writes a placeholder header.
     ///
@@ -61,9 +71,12 @@ public final class NPYStreamWriter {
         let header = NPY.encodeHeader(dtype: dtype, shape: [0] + rowShape, version: nil)
         headerLength = header.count
         temporary = try AtomicFile.temporaryURL(for: URL(fileURLWithPath: path))
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 64)
         guard let handle = fopen(temporary.path, "wb") else {
+            buffer.deallocate()
             throw AudioIOError.ioFailure(path: path, reason: "cannot create \(temporary.path): \(errnoDescription())")
         }
+        setvbuf(handle, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, Self.bufferBytes)
         file = handle
         try write(header)
     }
@@ -73,6 +86,7 @@ public final class NPYStreamWriter {
             fclose(file)
             unlink(temporary.path)
         }
+        buffer.deallocate()
     }
 
     /// Appends one row of `rowLength` values (C order within the row).
@@ -167,21 +181,27 @@ public final class NPYStreamWriter {
     }
 
     private func appendValues(_ values: ArraySlice<Float>, rows: Int) throws {
-        scratch.removeAll(keepingCapacity: true)
-        NPY.appendEncoded(values, dtype: dtype, to: &scratch)
-        try write(scratch)
+        if dtype == .float32 {
+            // The stored bytes are the values' own (as `NPY.appendEncoded` writes them): no intermediate copy.
+            try values.withUnsafeBytes { try write($0) }
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            NPY.appendEncoded(values, dtype: dtype, to: &scratch)
+            try scratch.withUnsafeBytes { try write($0) }
+        }
         rowCount += rows
     }
 
-    private func write<Bytes: DataProtocol>(_ bytes: Bytes) throws where Bytes: ContiguousBytes {
+    private func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let handle = file else {
             throw AudioIOError.ioFailure(path: path, reason: "append after finish()")
         }
-        let count = bytes.count
-        let written = bytes.withUnsafeBytes { raw in
-            raw.baseAddress.map { fwrite($0, 1, count, handle) } ?? 0
-        }
-        guard written == count else {
+        let written = bytes.baseAddress.map { fwrite($0, 1, bytes.count, handle) } ?? 0
+        guard written == bytes.count else {
             throw AudioIOError.ioFailure(path: path, reason: "write failed: \(errnoDescription())")
         }
     }

@@ -81,6 +81,15 @@ struct Crop: ParsableCommand {
     @Flag(help: "Accept truncated audio files (read what is there, with a warning) instead of failing.")
     var allowTruncated = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Flush every output to disk before writing manifest.csv, so the outputs survive a power failure (default \
+            on). --no-sync skips it, as numpy.save does: outputs are still never partial, but a power failure may \
+            lose the latest ones.
+            """)
+    var sync = true
+
     @OptionGroup var batch: RunOptions
 
     func validate() throws {
@@ -115,9 +124,11 @@ struct Crop: ParsableCommand {
         let job = CropJob(
             outFolder: URL(fileURLWithPath: out), window: window, overlap: overlap?.fraction, hop: hop,
             boundary: boundary.mode, format: format, csvOptions: csvOptions(), labelling: try labelling(),
-            allowTruncated: allowTruncated, stopOnError: batch.stopOnError)
+            allowTruncated: allowTruncated, stopOnError: batch.stopOnError,
+            durable: sync ? AtomicFile.BackgroundSync() : nil)
         let names = CropJob.outputNames(for: files)
         let shards = CropJob.plan(names: names, filesPerShard: filesPerShard)
+        let createdFolders = CropJob.missingAncestors(of: job.outFolder)
         let finished = try job.prepareFolders(force: batch.force)
         let progress = ProgressReporter(total: files.count, label: "files", quiet: batch.quiet)
         let results = ParallelRunner.run(count: shards.count, jobs: batch.jobs, stopOnError: batch.stopOnError) { s in
@@ -139,7 +150,7 @@ struct Crop: ParsableCommand {
                 break  // not started: another shard failed with --on-error fail
             }
         }
-        try job.writeManifest(outcomes: outcomes)
+        try job.writeManifest(outcomes: outcomes, createdFolders: createdFolders)
         summary.elapsed = Date().timeIntervalSince(started)
         if !batch.quiet { printError(summary.description) }
     }

@@ -38,9 +38,10 @@ struct SensorLabelling: Sendable {
 /// to the shard's arrays (or write WAV clips), and write the shard's manifest part.
 ///
 /// Every file it creates is written under a temporary name and renamed when complete; the manifest part is renamed
-/// last, so its presence marks the shard as done for a resumed run (a killed run never leaves a partial file;
-/// durability against power loss comes from one file-system sync before `manifest.csv` is written). A file that
-/// fails half-way is rolled back out of the shard's arrays.
+/// last, so its presence marks the shard as done for a resumed run (a killed run never leaves a partial file).
+/// Durability against power loss: each finished shard's files are flushed to disk in the background while the next
+/// shards are cropped, and `manifest.csv` is written once they all are (see ``writeManifest(outcomes:)``). A file
+/// that fails half-way is rolled back out of the shard's arrays.
 struct CropJob: Sendable {
     let outFolder: URL
     let window: TimeSpan
@@ -52,6 +53,8 @@ struct CropJob: Sendable {
     let labelling: SensorLabelling
     let allowTruncated: Bool
     let stopOnError: Bool
+    /// Flushes finished shards to disk while the run goes on; `nil` with `--no-sync`.
+    let durable: AtomicFile.BackgroundSync?
 
     /// Audio is read in blocks of this many frames, so memory stays bounded whatever the file's length.
     static let blockFrames = 1 << 16
@@ -117,6 +120,8 @@ struct CropJob: Sendable {
         let digest = Self.digest(files[shard.files].map(\.path) + [optionsFingerprint])
         if finished, let reused = existingOutcome(part: part, digest: digest) {
             for _ in shard.files { progress() }
+            // Written by an earlier run, which may have been stopped before it made them durable.
+            durable?.fallBackToSyncAll()
             return reused
         }
         let arrays = ShardArrays(job: self, shard: shard.name)
@@ -143,6 +148,11 @@ struct CropJob: Sendable {
         var header = "# shard files=\(outcome.files) failed=\(outcome.failed.count) windows=\(outcome.windows)"
         header += " seconds=\(outcome.seconds) digest=\(digest)\n"
         try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: .renameOnly)
+        if format == .npy {
+            durable?.add(arrays.paths + [part.path])
+        } else {
+            durable?.fallBackToSyncAll()  // a clip file per window: one file-system sync beats a flush each
+        }
         return outcome
     }
 
@@ -282,24 +292,69 @@ struct CropJob: Sendable {
     static func outputNames(for files: [InputFile]) -> [String] {
         var used: [String: Int] = [:]
         return files.map { file in
-            let stem = (file.relativeName as NSString).deletingPathExtension
-            let base = stem.split(separator: "/").joined(separator: "__")
-                .map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? String($0) : "_" }.joined()
+            let stem = InputExpander.deletingPathExtension(file.relativeName)
+            let base = safeName(stem.split(separator: "/").joined(separator: "__"))
             let n = (used[base] ?? 0) + 1
             used[base] = n
             return n == 1 ? base : "\(base)-\(n)"
         }
     }
 
-    /// Syncs every output to disk, then writes the manifest lines of the shards in input order as `manifest.csv`
-    /// (atomically, synced): a manifest on disk means every array it names is on disk too.
+    /// `text` with every character but letters, digits, `-`, `_` and `.` replaced by `_` (ASCII text byte by byte,
+    /// which is what file names nearly always are; per `Character` otherwise).
+    static func safeName(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            return text.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? String($0) : "_" }.joined()
+        }
+        let kept = bytes.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                return byte
+            default:
+                return UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: kept, as: UTF8.self)
+    }
+
+    /// Waits until every output is on disk, then writes the manifest lines of the shards in input order as
+    /// `manifest.csv` (atomically, synced): a manifest on disk means every array it names is on disk too.
     ///
-    /// Arrays and parts are committed with `.renameOnly` (one `fsync` per file cost 3–5 ms, more than cropping
-    /// the file), so this one `sync` is what makes the run durable against a power failure.
-    func writeManifest(outcomes: [ShardOutcome]) throws {
-        AtomicFile.syncAll()
+    /// Arrays and parts are committed with `.renameOnly` and flushed by ``durable`` in the background (a flush per
+    /// file on the cropping threads cost 3–5 ms each, more than cropping the file), so this wait is what makes
+    /// the run durable against a power failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the
+    /// outputs are still never partial, but a power failure may lose recent ones, as with `numpy.save`.
+    /// - Parameter createdFolders: folders this run created above the output folder, and the folder holding them
+    ///   (``missingAncestors(of:)`` before ``prepareFolders(force:)``), flushed too.
+    /// - Throws: `AudioIOError.ioFailure` when an output could not be flushed or the manifest written.
+    func writeManifest(outcomes: [ShardOutcome], createdFolders: [URL] = []) throws {
         let text = Self.manifestHeader + "\n" + outcomes.map(\.manifestLines).joined()
-        try AtomicFile.write(Data(text.utf8), to: outFolder.appendingPathComponent("manifest.csv"))
+        let manifest = outFolder.appendingPathComponent("manifest.csv")
+        guard let durable else {
+            try AtomicFile.write(Data(text.utf8), to: manifest, durability: .renameOnly)
+            return
+        }
+        var folders = [format == .npy ? arraysFolder : clipsFolder, partsFolder, outFolder].map(\.path)
+        for folder in createdFolders.map(\.path) where !folders.contains(folder) { folders.append(folder) }
+        try durable.finish(folders: folders)
+        try AtomicFile.write(Data(text.utf8), to: manifest)
+    }
+
+    /// `folder` and its ancestors that do not exist yet, deepest first, then the existing folder that will hold
+    /// the topmost: the folders whose entries creating `folder` changes.
+    static func missingAncestors(of folder: URL) -> [URL] {
+        var result: [URL] = []
+        var current = folder.standardizedFileURL
+        while !FileManager.default.fileExists(atPath: current.path) {
+            result.append(current)
+            let parent = current.deletingLastPathComponent()
+            if parent.path == current.path { break }
+            current = parent
+        }
+        if !result.isEmpty { result.append(current) }
+        return result
     }
 }
 
@@ -318,18 +373,41 @@ struct ManifestRow {
     var csvLine: String {
         let start = timeOffset + provenance.startSeconds(sampleRate: sampleRate)
         let center = timeOffset + provenance.centerSeconds(sampleRate: sampleRate)
-        return [
-            csvField(array), String(row), csvField(source), csvField(label ?? ""), String(segment),
-            String(provenance.firstSample), String(format: "%.6f", start), String(format: "%.6f", center),
-            String(provenance.padLeft), String(provenance.padRight), formatNumber(sampleRate),
-        ].joined(separator: ",")
+        var line = csvField(array)
+        for field in [
+            String(row), csvField(source), csvField(label ?? ""), String(segment), String(provenance.firstSample),
+            fixedPoint6(start), fixedPoint6(center), String(provenance.padLeft), String(provenance.padRight),
+            formatNumber(sampleRate),
+        ] {
+            line += ","
+            line += field
+        }
+        return line
     }
 }
 
 /// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
 func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+    guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A }) else {
+        return text
+    }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// `String(format: "%.6f", value)`: the value rounded to 6 decimals, as C's `printf` rounds it.
+///
+/// Computed with integers when the rounding is certain (the value × 10⁶ is more than one ulp from a half-way point,
+/// and below 2⁵²), which is every time stamp in practice; otherwise formatted by Foundation. Twice per manifest
+/// line, Foundation's formatter alone cost more than cropping the file.
+func fixedPoint6(_ value: Double) -> String {
+    let scaled = value * 1e6
+    let fraction = scaled - scaled.rounded(.down)
+    guard scaled.magnitude < 0x1p52, abs(fraction - 0.5) > scaled.ulp else { return String(format: "%.6f", value) }
+    let units = Int64(scaled.magnitude.rounded())
+    let whole = String(units / 1_000_000)
+    let decimals = String(units % 1_000_000)
+    let sign = value.sign == .minus ? "-" : ""
+    return sign + whole + "." + String(repeating: "0", count: 6 - decimals.count) + decimals
 }
 
 /// `16000` for whole numbers, `0.1` otherwise.

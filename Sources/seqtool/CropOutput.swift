@@ -20,6 +20,9 @@ final class ShardArrays {
         self.shard = shard
     }
 
+    /// The destination paths of the shard's arrays.
+    var paths: [String] { writers.map(\.writer.path) }
+
     func mark() -> Mark { Mark(rows: writers.map(\.writer.rowCount)) }
 
     /// Drops every row written since `mark`, and every array first opened since then (its temporary file goes).

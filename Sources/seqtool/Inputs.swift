@@ -52,9 +52,39 @@ enum InputExpander {
     ]
 
     static func kind(of path: String) -> InputKind? {
-        let ext = (path as NSString).pathExtension.lowercased()
+        let ext = pathExtension(path).lowercased()
         if ext == "csv" { return .sensorCSV }
         return audioExtensions.contains(ext) ? .audio : nil
+    }
+
+    /// The text after the last `.` of the path's last component (`""` for none, or for a hidden file such as
+    /// `.wav`), as `NSString.pathExtension` gives it, without bridging (this ran once per input file).
+    static func pathExtension(_ path: String) -> String {
+        guard let dot = extensionDot(path) else { return "" }
+        let end = trimmedEnd(path)
+        return String(Substring(path.utf8[path.utf8.index(after: dot)..<end]))
+    }
+
+    /// The path without its extension and its `.`, as `NSString.deletingPathExtension` gives it.
+    static func deletingPathExtension(_ path: String) -> Substring {
+        Substring(path.utf8[..<(extensionDot(path) ?? trimmedEnd(path))])
+    }
+
+    /// Where the last component's extension `.` is, if it has one (a leading `.` is part of the name, and `..` has
+    /// none).
+    private static func extensionDot(_ path: String) -> String.Index? {
+        let utf8 = path.utf8[..<trimmedEnd(path)]
+        let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8[utf8.index(after: $0)...] } ?? utf8
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex, !name.elementsEqual("..".utf8)
+        else { return nil }
+        return dot
+    }
+
+    /// The end of `path` without trailing slashes (a lone `/` is kept).
+    private static func trimmedEnd(_ path: String) -> String.Index {
+        var utf8 = path.utf8[...]
+        while utf8.count > 1, utf8.last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
+        return utf8.endIndex
     }
 
     /// - Throws: `InputError.notFound` for an argument that names nothing, `.noFiles` for a folder or glob
@@ -77,12 +107,20 @@ enum InputExpander {
         for argument in arguments {
             var found: [(path: String, relative: String)] = []
             var isDirectory: ObjCBool = false
+            // The de-duplication key of a file listed below a folder is the folder's key + "/" + the listed path
+            // (which holds no `.`, `..` or empty component): normalised once per argument, not per file.
+            var folderKey: String?
             if fm.fileExists(atPath: argument, isDirectory: &isDirectory) {
                 if isDirectory.boolValue {
+                    // `appendingPathComponent` tidies the folder's slashes; a listed path needs no tidying, so
+                    // the prefix it puts before one name serves for every name.
+                    let prefix = String((argument as NSString).appendingPathComponent("_").dropLast())
                     for relative in listFiles(below: argument) where kind(of: relative) != nil {
-                        found.append(((argument as NSString).appendingPathComponent(relative), relative))
+                        found.append((prefix + relative, relative))
                     }
                     if found.isEmpty { throw InputError.noFiles(argument) }
+                    let key = lexicallyNormalized(argument.hasPrefix("/") ? argument : cwd + "/" + argument)
+                    folderKey = key == "/" ? "" : key
                 } else {
                     found.append((argument, (argument as NSString).lastPathComponent))
                 }
@@ -94,7 +132,9 @@ enum InputExpander {
                 throw InputError.notFound(argument)
             }
             for (path, relative) in found.sorted(by: { $0.relative < $1.relative }) {
-                let key = lexicallyNormalized(path.hasPrefix("/") ? path : cwd + "/" + path)
+                let key =
+                    folderKey.map { $0 + "/" + relative }
+                    ?? lexicallyNormalized(path.hasPrefix("/") ? path : cwd + "/" + path)
                 guard seen.insert(key).inserted else { continue }
                 // A file given directly whose extension we do not know is read as audio: libsndfile decides.
                 let fileKind = kind(of: path) ?? .audio

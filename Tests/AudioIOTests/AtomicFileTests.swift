@@ -37,6 +37,49 @@ struct AtomicFileTests {
         #expect(try scratch.contents() == ["model.bin"])
     }
 
+    @Test func backgroundSyncFlushesEveryAddedFileAndFolder() throws {
+        let scratch = try ScratchDirectory()
+        let durable = AtomicFile.BackgroundSync()
+        for n in 0..<5 {
+            let destination = scratch.url.appendingPathComponent("part-\(n).bin")
+            try AtomicFile.write(Data([UInt8(n)]), to: destination, durability: .renameOnly)
+            durable.add([destination.path])
+        }
+        try durable.finish(folders: [scratch.url.path])
+        #expect(try scratch.contents().count == 5)
+    }
+
+    @Test func backgroundSyncReportsTheFirstFileItCannotFlush() throws {
+        let scratch = try ScratchDirectory()
+        let good = scratch.url.appendingPathComponent("good.bin")
+        try AtomicFile.write(Data([1]), to: good, durability: .renameOnly)
+        let missing = scratch.url.appendingPathComponent("gone.bin").path
+        let durable = AtomicFile.BackgroundSync()
+        durable.add([good.path, missing])
+        #expect {
+            try durable.finish(folders: [scratch.url.path])
+        } throws: { error in
+            guard case .ioFailure(let path, _)? = error as? AudioIOError else { return false }
+            return path == missing
+        }
+        let noFolder = AtomicFile.BackgroundSync()
+        #expect(throws: AudioIOError.self) { try noFolder.finish(folders: [scratch.url.path + "/no-such-folder"]) }
+    }
+
+    @Test func backgroundSyncBeyondItsLimitSyncsEverythingOnceInstead() throws {
+        let scratch = try ScratchDirectory()
+        let durable = AtomicFile.BackgroundSync(fileLimit: 2)
+        let files = (0..<2).map { scratch.url.appendingPathComponent("f\($0).bin") }
+        for file in files { try AtomicFile.write(Data([7]), to: file, durability: .renameOnly) }
+        durable.add(files.map(\.path))
+        // Past the limit, files are no longer flushed one by one (this one would fail): one sync covers them.
+        durable.add([scratch.url.appendingPathComponent("never-written.bin").path])
+        try durable.finish(folders: [scratch.url.path])
+        let fallback = AtomicFile.BackgroundSync()
+        fallback.fallBackToSyncAll()
+        try fallback.finish(folders: [])
+    }
+
     @Test func dataWriterIntoAMissingFolderNamesTheDestination() throws {
         let scratch = try ScratchDirectory()
         let destination = scratch.url.appendingPathComponent("missing/out.bin")

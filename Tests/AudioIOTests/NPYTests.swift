@@ -231,6 +231,29 @@ struct NPYTests {
         #expect(throws: AudioIOError.self) { try writer.truncate(toRows: 0) }
     }
 
+    @Test func streamWriterAcrossManyBufferFlushes() throws {
+        // Rows of 5,000 values (20,000 bytes) never line up with the write buffer, which 300 rows fill many times.
+        let scratch = try ScratchDirectory()
+        var rng = SplitMix64(seed: 13)
+        let rowLength = 5000
+        let rows = (0..<300).map { _ in rng.uniformArray(rowLength) }
+        #expect(rows.count * rowLength * 4 > 5 * NPYStreamWriter.bufferBytes)
+        let path = scratch.path("big.npy")
+        let writer = try NPYStreamWriter(path: path, rowShape: [1, rowLength], durability: .renameOnly)
+        try writer.append(rows: Array(rows[0..<100].joined()))
+        try writer.append(rows: Array(rows[100..<260].joined()))
+        // A file that fails after its rows went to disk: the cut lands before bytes flushed long ago.
+        try writer.truncate(toRows: 70)
+        for row in rows[260...] { try writer.append(row) }
+        try writer.finish()
+        let kept = Array(rows[0..<70]) + Array(rows[260...])
+        let expected = try NPYArray(shape: [kept.count, 1, rowLength], values: Array(kept.joined()))
+        try NPY.write(expected, to: scratch.path("oneshot.npy"))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: path))
+                == Data(contentsOf: URL(fileURLWithPath: scratch.path("oneshot.npy"))))
+    }
+
     @Test func streamWriterWithNoRows() throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path("none.npy")

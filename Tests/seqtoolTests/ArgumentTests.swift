@@ -64,11 +64,17 @@ import Windowing
         let job = CropJob(
             outFolder: URL(fileURLWithPath: "o"), window: crop.window, overlap: crop.overlap?.fraction, hop: crop.hop,
             boundary: crop.boundary.mode, format: crop.format, csvOptions: crop.csvOptions(),
-            labelling: try crop.labelling(), allowTruncated: false, stopOnError: true)
+            labelling: try crop.labelling(), allowTruncated: false, stopOnError: true, durable: nil)
         let options = try job.frameOptions(sampleRate: 8000)
         #expect(options.length == 8000)
         #expect(options.hop == 4000)
         #expect(options.boundary == .kaldiMirror)
+    }
+
+    @Test func cropSyncsUnlessToldNotTo() throws {
+        #expect(try Crop.parse(["x.wav", "--out", "o"]).sync)
+        #expect(try Crop.parse(["x.wav", "--out", "o", "--sync"]).sync)
+        #expect(try !Crop.parse(["x.wav", "--out", "o", "--no-sync"]).sync)
     }
 
     @Test func boundaryNamesMapToModes() {

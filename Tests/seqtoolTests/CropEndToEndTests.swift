@@ -4,6 +4,8 @@ import TestSupport
 import Testing
 import Windowing
 
+@testable import seqtool
+
 /// Runs the built binary on `Samples/` and checks exit codes, outputs against the libraries, failures and resume.
 @Suite(.serialized) struct CropEndToEndTests {
     @Test func infoDescribesSamples() throws {
@@ -177,6 +179,35 @@ import Windowing
                 atPath: out.appendingPathComponent("arrays/four__ava_0.npy").path)[.modificationDate] as? Date
         #expect(before == after)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("manifest.csv").path))
+    }
+
+    @Test func noSyncWritesTheSameOutputsAndSyncFlushesNewFolders() throws {
+        let base = try TestPaths.temporaryDirectory("crop-out")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let synced = base.appendingPathComponent("synced/a/b")
+        let unsynced = base.appendingPathComponent("unsynced")
+        // The folders a synced run must flush besides its own: the ones it creates, and the one holding them.
+        #expect(
+            CropJob.missingAncestors(of: synced).map(\.path)
+                == [synced, synced.deletingLastPathComponent(), base.appendingPathComponent("synced"), base].map(\.path)
+        )
+        #expect(CropJob.missingAncestors(of: base).isEmpty)
+        let common = [
+            "crop", "Samples/digits/two", "--window", "0.25s", "--overlap", "50%", "--files-per-shard", "5", "--jobs",
+            "2",
+        ]
+        let first = try runSeqtool(common + ["--out", synced.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try runSeqtool(common + ["--out", unsynced.path, "--no-sync"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let files = filesBelow(synced)
+        #expect(files.filter { $0.hasPrefix("arrays/") }.count == 4)
+        #expect(files == filesBelow(unsynced))
+        for file in files {
+            #expect(
+                try Data(contentsOf: synced.appendingPathComponent(file))
+                    == Data(contentsOf: unsynced.appendingPathComponent(file)), "\(file)")
+        }
     }
 
     @Test func skipReportsBadFilesAndGoesOn() throws {
