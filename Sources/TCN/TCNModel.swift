@@ -117,7 +117,8 @@ public struct TCNModel: Sendable, Equatable {
     public func callAsFunction(_ x: Tensor, lengths: [Int]? = nil) throws -> Tensor {
         var copy = self
         var random = TCNRandom(seed: 0)
-        return try copy.forward(x, lengths: lengths, training: false, random: &random).output
+        return try copy.forward(x, lengths: lengths, training: false, pruned: true, keepCache: false, random: &random)
+            .output
     }
 
     /// The backbone features `[batch, channels.last, time]` in evaluation mode.
@@ -126,7 +127,8 @@ public struct TCNModel: Sendable, Equatable {
     public func features(_ x: Tensor) throws -> Tensor {
         var copy = self
         var random = TCNRandom(seed: 0)
-        return try copy.forward(x, lengths: nil, training: false, pruned: false, random: &random).cache.features
+        return try copy.forward(x, lengths: nil, training: false, pruned: false, keepCache: false, random: &random)
+            .cache.features
     }
 
     /// The forward pass. In training, dropout draws from `random` and batch norms update running statistics.
@@ -137,7 +139,7 @@ public struct TCNModel: Sendable, Equatable {
     public mutating func forward(
         _ x: Tensor, lengths: [Int]? = nil, training: Bool, random: inout TCNRandom
     ) throws -> (output: Tensor, cache: ForwardCache) {
-        try forward(x, lengths: lengths, training: training, pruned: true, random: &random)
+        try forward(x, lengths: lengths, training: training, pruned: true, keepCache: true, random: &random)
     }
 
     /// The first sequence step any output depends on when only `first…` must be produced at the top: per block
@@ -158,8 +160,9 @@ public struct TCNModel: Sendable, Equatable {
     /// `min(lengths) − 1 − receptiveField + 1` on can reach it, so with `pruned` each block computes just the steps
     /// the blocks above it read (for the speech configuration, 42 % of the convolution work). Not pruned:
     /// other heads, `.same` padding, and batch norm in training (its statistics cover every step).
+    /// Without `keepCache` blocks keep no intermediate values for a backward pass (inference).
     mutating func forward(
-        _ x: Tensor, lengths: [Int]?, training: Bool, pruned: Bool, random: inout TCNRandom
+        _ x: Tensor, lengths: [Int]?, training: Bool, pruned: Bool, keepCache: Bool, random: inout TCNRandom
     ) throws -> (output: Tensor, cache: ForwardCache) {
         let (batch, _, time) = try x.batchChannelsTime(
             name: "model input", channels: configuration.backbone.inputChannels)
@@ -178,7 +181,7 @@ public struct TCNModel: Sendable, Equatable {
         var outputs: [Tensor] = []
         for i in blocks.indices {
             let (y, cache) = try blocks[i].forward(
-                h, outputTime: outputTimes[i], training: training, random: &random)
+                h, outputTime: outputTimes[i], training: training, keepCache: keepCache, random: &random)
             caches.append(cache)
             outputs.append(y)
             h = y

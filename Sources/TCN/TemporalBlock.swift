@@ -109,13 +109,17 @@ public struct TemporalBlock: Sendable, Equatable {
     ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence.
     ///   - outputTime: compute only the last `outputTime` steps (default all). When `x` does not start at the
     ///     sequence's first step it must hold `outputTime + span` steps (causal padding only).
+    ///   - keepCache: `false` keeps nothing for a backward pass in the fused path (inference; default `true`).
     mutating func forward(
-        _ x: Tensor, outputTime: Int? = nil, training: Bool, random: inout TCNRandom
+        _ x: Tensor, outputTime: Int? = nil, training: Bool, keepCache: Bool = true, random: inout TCNRandom
     ) throws -> (Tensor, Cache) {
         let inputTime = x.shape.count == 3 ? x.shape[2] : 0
         let time = outputTime ?? inputTime
         let middle = min(inputTime, time + (conv2.kernelSize - 1) * conv2.dilation)
-        if fused { return try fusedForward(x, middle: middle, time: time, training: training, random: &random) }
+        if fused {
+            return try fusedForward(
+                x, middle: middle, time: time, training: training, keepCache: keepCache, random: &random)
+        }
         let (h1, c1) = try stage(0, x, outputTime: middle, training: training, random: &random)
         let (h2, c2) = try stage(1, h1, outputTime: time, training: training, random: &random)
         var sum = h2
@@ -139,7 +143,7 @@ public struct TemporalBlock: Sendable, Equatable {
 
     /// The fused forward pass (see `fused`): the same values as the stage-by-stage pass.
     private func fusedForward(
-        _ x: Tensor, middle: Int, time: Int, training: Bool, random: inout TCNRandom
+        _ x: Tensor, middle: Int, time: Int, training: Bool, keepCache: Bool, random: inout TCNRandom
     ) throws -> (Tensor, Cache) {
         let batch = x.shape[0]
         var downCache: Conv1d.Cache?
@@ -150,9 +154,11 @@ public struct TemporalBlock: Sendable, Equatable {
             residual = x.suffix(time)
         }
         let mask1 = dropout.mask(for: [batch, conv1.outputChannels, middle], training: training, random: &random)
-        let (h1, stage1, _) = try fusedStage(conv1, x, time: middle, mask: mask1, residual: nil)
+        let (h1, stage1, _) = try fusedStage(
+            conv1, x, time: middle, mask: mask1, residual: nil, keepCache: keepCache)
         let mask2 = dropout.mask(for: [batch, conv2.outputChannels, time], training: training, random: &random)
-        let (y, stage2, sum) = try fusedStage(conv2, h1, time: time, mask: mask2, residual: residual)
+        let (y, stage2, sum) = try fusedStage(
+            conv2, h1, time: time, mask: mask2, residual: residual, keepCache: keepCache)
         return (y, Cache(stages: [stage1, stage2], downsample: downCache, sum: sum ?? y, output: y))
     }
 
@@ -160,14 +166,14 @@ public struct TemporalBlock: Sendable, Equatable {
     /// convolution's epilogue. Keeps only what the backward pass needs: the pre-activation for activations whose
     /// derivative needs it (GELU), the activation when the output is something else, the residual sum likewise.
     private func fusedStage(
-        _ conv: Conv1d, _ x: Tensor, time: Int, mask: [Float]?, residual: Tensor?
+        _ conv: Conv1d, _ x: Tensor, time: Int, mask: [Float]?, residual: Tensor?, keepCache: Bool
     ) throws -> (output: Tensor, stage: StageCache, sum: Tensor?) {
         let batch = x.shape[0]
         let per = conv.outputChannels * time
         let count = batch * per
-        let keepPre = activation.derivativeNeedsInput
-        let keepActivated = mask != nil || residual != nil
-        let keepSum = residual != nil && finalActivation.derivativeNeedsInput
+        let keepPre = keepCache && activation.derivativeNeedsInput
+        let keepActivated = keepCache && (mask != nil || residual != nil)
+        let keepSum = keepCache && residual != nil && finalActivation.derivativeNeedsInput
         var pre = [Float](repeating: 0, count: keepPre ? count : 0)
         var activated = [Float](repeating: 0, count: keepActivated ? count : 0)
         var sum = [Float](repeating: 0, count: keepSum ? count : 0)

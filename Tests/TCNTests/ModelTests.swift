@@ -135,8 +135,10 @@ struct ModelTests {
             var pruned = model
             var r1 = TCNRandom(seed: 0)
             var r2 = TCNRandom(seed: 0)
-            let (a, cacheA) = try full.forward(x, lengths: lengths, training: training, pruned: false, random: &r1)
-            let (b, cacheB) = try pruned.forward(x, lengths: lengths, training: training, pruned: true, random: &r2)
+            let (a, cacheA) = try full.forward(
+                x, lengths: lengths, training: training, pruned: false, keepCache: true, random: &r1)
+            let (b, cacheB) = try pruned.forward(
+                x, lengths: lengths, training: training, pruned: true, keepCache: true, random: &r2)
             if config.backbone.normalization != .batchNorm {
                 #expect(cacheB.features.shape[2] < 40, "pruning took effect: \(cacheB.features.shape)")
             }
