@@ -77,8 +77,9 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
     public var kernelSize: Int
     /// Explicit dilation per block, or `nil` for `2^i` (default `nil`).
     public var dilations: [Int]?
-    /// With `dilations == nil`, restart the `2^i` schedule every `dilationReset` blocks (`2^(i mod r)`,
-    /// pytorch-tcn's `dilation_reset`); `nil` for no reset (default).
+    /// With `dilations == nil`, restart the `2^i` schedule every `dilationReset` blocks (`2^(i mod r)`); `nil`
+    /// for no reset (default). pytorch-tcn's `dilation_reset=R` names the largest dilation instead: it cycles every
+    /// `⌊log2(2R)⌋` blocks, so `TCN(dilation_reset=R)` is `dilationReset = ⌊log2(2R)⌋` here (R = 4 → 3: 1, 2, 4, 1…).
     public var dilationReset: Int?
     /// `.causal` (default) or `.same` (non-causal).
     public var padding: ConvolutionPadding
