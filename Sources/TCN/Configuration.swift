@@ -97,6 +97,8 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
     /// the last block's) and apply the final activation, instead of using only the last block (default `false`).
     public var skipConnections: Bool
     /// How convolution weights are drawn by a seeded build (default `.normal001`, what locuslab/TCN intends).
+    /// pytorch-tcn's default (`xavier_uniform` with the activation's gain) only reaches its convolutions without
+    /// weight norm; its weight-normalised ones keep `nn.Conv1d`'s default, our `.torchDefault` (`StateDictNaming`).
     public var initialization: WeightInitialization
 
     /// Creates a backbone configuration; see each property for its default.

@@ -62,6 +62,26 @@ extension TCNModel {
 /// has no pooled head: with a `.lastStep`/`.meanPool` head the keys stay `linear.*`, as in a subclass of
 /// `pytorch_tcn.TCN` (built with `output_projection=None`) that adds `self.linear = nn.Linear(C, outputs)` and
 /// pools the features itself.
+///
+/// What pytorch-tcn 1.2.3's `TCN` computes, against us (checked by `PytorchTCNTests` on the package itself):
+/// - Same: the block `conv1 → norm1 → act → dropout → conv2 → norm2 → act → dropout`, `+ (downsample(x) or x)`,
+///   `act`; causal left padding `(k−1)·d`; non-causal `⌊(k−1)·d / 2⌋` left, the rest right (our `.same`);
+///   `nn.BatchNorm1d`, `nn.LayerNorm` over channels, weight norm over `in × k` per output channel; elementwise
+///   `nn.Dropout`; `output_projection` a 1×1 conv at every step (our `.perStep` head).
+/// - Skip connections (`use_skip_connections=True`) differ: pytorch-tcn sums each block's residual branch (after
+///   `dropout2`, before the residual add and final activation) for blocks `0..<L−1`, plus the last block's output,
+///   then applies `act`; we sum every block's output. Such weights are refused (`TCNError.invalidParameter`).
+/// - `dilation_reset=R` is our `dilationReset = ⌊log2(2R)⌋` (see `BackboneConfiguration.dilationReset`).
+/// - Not supported, refused by key or shape checks: embeddings (`embedding_projection_{1,2}` keys), `use_gate`
+///   (GLU: `conv1` is `2·out` wide). Not visible in a `state_dict`, so not detected: `output_activation` (applied
+///   after `projection_out`; we have none), activations we lack (`sigmoid`, `selu`, `softmax`, `log_softmax`,
+///   custom modules), `input_shape="NLC"` (transpose the input to `[batch, channels, time]`).
+/// - Defaults differ: pytorch-tcn `kernel_size=4`, `dropout=0.1` (ours 2 and 0, locuslab's). Its
+///   `kernel_initializer="xavier_uniform"` with the activation's gain (√2 for ReLU, GELU and ELU) reaches plain
+///   convolutions, `downsample` and skip projections, but with `weight_norm` it writes into a recomputed tensor and
+///   is lost: those convolutions keep `nn.Conv1d`'s default (our `.torchDefault`) and `weight_g = ‖weight_v‖`.
+/// - Dropout draws differ (our `TCNRandom`, not torch's generator), so training with dropout matches in
+///   distribution, not bit for bit; `padder.buffer` is pytorch-tcn's batch-1 streaming state (`TCNStream` is ours).
 public enum StateDictNaming: String, Sendable, Codable, CaseIterable {
     /// locuslab/TCN's keys (`torch.nn.utils.weight_norm`'s `weight_g`/`weight_v`, head `linear.*`), our default.
     case locuslab

@@ -10,7 +10,7 @@ import Testing
 ///
 /// Tolerances as `ParityTests`: rtol 1e-5 plus atol 1e-6 (1e-5 for gradients and trained weights).
 struct PytorchTCNTests {
-    static let names = ["weightnorm", "batchnorm", "layernorm"]
+    static let names = ["weightnorm", "batchnorm", "layernorm", "plain"]
 
     static func folder(_ name: String) -> URL { TestPaths.fixture("TCN/pytorch-tcn/\(name)") }
 
