@@ -77,8 +77,9 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
     public var kernelSize: Int
     /// Explicit dilation per block, or `nil` for `2^i` (default `nil`).
     public var dilations: [Int]?
-    /// With `dilations == nil`, restart the `2^i` schedule every `dilationReset` blocks (`2^(i mod r)`,
-    /// pytorch-tcn's `dilation_reset`); `nil` for no reset (default).
+    /// With `dilations == nil`, restart the `2^i` schedule every `dilationReset` blocks (`2^(i mod r)`); `nil`
+    /// for no reset (default). pytorch-tcn's `dilation_reset=R` names the largest dilation instead: it cycles every
+    /// `⌊log2(2R)⌋` blocks, so `TCN(dilation_reset=R)` is `dilationReset = ⌊log2(2R)⌋` here (R = 4 → 3: 1, 2, 4, 1…).
     public var dilationReset: Int?
     /// `.causal` (default) or `.same` (non-causal).
     public var padding: ConvolutionPadding
@@ -96,6 +97,8 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
     /// the last block's) and apply the final activation, instead of using only the last block (default `false`).
     public var skipConnections: Bool
     /// How convolution weights are drawn by a seeded build (default `.normal001`, what locuslab/TCN intends).
+    /// pytorch-tcn's default (`xavier_uniform` with the activation's gain) only reaches its convolutions without
+    /// weight norm; its weight-normalised ones keep `nn.Conv1d`'s default, our `.torchDefault` (`StateDictNaming`).
     public var initialization: WeightInitialization
 
     /// Creates a backbone configuration; see each property for its default.

@@ -380,30 +380,42 @@ public struct TCNModel: Sendable, Equatable {
 
     /// Replaces parameters and buffers from a `state_dict`, checking keys and shapes.
     ///
-    /// Keys `network.{i}.net.*` (locuslab/TCN's `nn.Sequential` aliases of `conv1`/`conv2`) are ignored.
+    /// The key naming is detected (`StateDictNaming.detect`): locuslab/TCN's (ours) or pytorch-tcn's
+    /// (`parametrizations.weight.original0/1`, `projection_out.*` `[outputs, C, 1]`), and errors name the keys
+    /// and shapes as the file spells them. pytorch-tcn's streaming buffers `….padder.buffer` are optional; when
+    /// present their shape `[1, in, (k−1)·d]` is checked and their values ignored. Keys `network.{i}.net.*`
+    /// (locuslab/TCN's `nn.Sequential` aliases of `conv1`/`conv2`) are ignored.
     /// - Parameters:
-    ///   - stateDict: tensors keyed as `stateDict`.
+    ///   - stateDict: tensors keyed as `stateDict` or `stateDict(naming: .pytorchTCN)`.
     ///   - source: names the file in errors.
     ///   - strict: when `true` (default) every key must be present and no other key may appear.
-    /// - Throws: `TCNError.missingKey`, `TCNError.unexpectedKey`, `TCNError.keyShapeMismatch`.
+    /// - Throws: `TCNError.missingKey`, `TCNError.unexpectedKey`, `TCNError.keyShapeMismatch`;
+    ///   `TCNError.invalidParameter` for pytorch-tcn weights into a model with skip connections, which pytorch-tcn
+    ///   computes differently (see `stateDict(naming:)`).
     public mutating func load(stateDict: TensorDictionary, source: String = "state_dict", strict: Bool = true) throws {
-        let expected = self.stateDict
-        for key in expected.keys.sorted() {
+        let naming = StateDictNaming.detect(stateDict.keys)
+        if naming == .pytorchTCN, let reason = pytorchTCNIncompatibility {
+            throw TCNError.invalidParameter(
+                name: "backbone.skipConnections", value: "true", reason: "\(source): \(reason)")
+        }
+        let expected = renamed(self.stateDict, to: naming)
+        let optional = naming == .pytorchTCN ? streamingBuffers : [:]
+        for (key, want) in expected.merging(optional, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) {
             guard let tensor = stateDict[key] else {
-                if strict { throw TCNError.missingKey(path: source, key: key) }
+                if strict && optional[key] == nil { throw TCNError.missingKey(path: source, key: key) }
                 continue
             }
-            let want = expected[key]?.shape ?? []
-            guard tensor.shape == want else {
-                throw TCNError.keyShapeMismatch(path: source, key: key, expected: want, actual: tensor.shape)
+            guard tensor.shape == want.shape else {
+                throw TCNError.keyShapeMismatch(path: source, key: key, expected: want.shape, actual: tensor.shape)
             }
         }
         if strict {
-            for key in stateDict.keys.sorted() where expected[key] == nil && !Self.isAlias(key) {
+            for key in stateDict.keys.sorted()
+            where expected[key] == nil && optional[key] == nil && !Self.isAlias(key) {
                 throw TCNError.unexpectedKey(path: source, key: key)
             }
         }
-        update(from: stateDict)
+        update(from: ourNames(stateDict, from: naming))
     }
 
     /// Replaces parameters/buffers present in `d` (no checks; shapes must already match).
