@@ -41,9 +41,12 @@ public enum WeightInitialization: String, Sendable, Codable, CaseIterable {
     case torchDefault
     /// `N(0, 0.01²)` weights, as locuslab/TCN's `init_weights` (biases keep the torch default).
     case normal001
-    /// Kaiming/He normal `N(0, 2/fanIn)` (`kaiming_normal_`, ReLU gain), as pytorch-tcn's default.
+    /// Kaiming/He normal `N(0, 2/fanIn)` (`kaiming_normal_`, ReLU gain; pytorch-tcn's
+    /// `kernel_initializer="kaiming_normal"`).
     case kaimingNormal
-    /// Xavier/Glorot uniform `U(±√(6/(fanIn+fanOut)))` (`xavier_uniform_`).
+    /// Xavier/Glorot uniform `U(±√(6/(fanIn+fanOut)))` (`xavier_uniform_`, gain 1). pytorch-tcn's default
+    /// `kernel_initializer="xavier_uniform"` uses the activation's gain (√2 for ReLU) and, on weight-normalised
+    /// convolutions, does not take effect at all (see `StateDictNaming`).
     case xavierUniform
 
     /// Draws `count` weights for a layer with the given fans.
