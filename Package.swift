@@ -33,12 +33,14 @@ let package = Package(
 
         // AVX2 logarithms from glibc's libmvec behind a run-time CPU check (Spectral's log-mel hot loop).
         .target(name: "CSpectralKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
+        // AVX2 element-wise kernels behind a run-time CPU check (the TCN's fused ReLU, dropout and residual loops).
+        .target(name: "CTCNKernels"),
 
         // MARK: Library modules (each imports only the stages to its left)
         .target(name: "AudioIO", dependencies: ["CSndFile"]),
         .target(name: "Windowing"),
         .target(name: "Spectral", dependencies: ["AudioIO", "Windowing", "CFFTW", "COpenBLAS", "CSpectralKernels"]),
-        .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS"]),
+        .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS", "CTCNKernels"]),
 
         // MARK: Command-line tool
         .executableTarget(

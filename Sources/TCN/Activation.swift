@@ -1,3 +1,4 @@
+import CTCNKernels
 import Foundation
 
 /// An element-wise non-linearity, named as in `torch.nn` (`nn.ReLU`, `nn.GELU`, `nn.Tanh`, `nn.ELU`,
@@ -55,7 +56,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     func apply(inPlace p: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .identity: return
-        case .relu: for i in 0..<count { p[i] = p[i] > 0 ? p[i] : 0 }
+        case .relu: tcn_relu(p, count)
         default: for i in 0..<count { p[i] = apply(p[i]) }
         }
     }
@@ -68,7 +69,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     ) {
         switch self {
         case .identity: return
-        case .relu: for i in 0..<count { g[i] = x[i] > 0 ? g[i] : 0 }
+        case .relu: tcn_relu_gradient(g, x, count)
         default: for i in 0..<count { g[i] *= derivative(x: x[i], y: y[i]) }
         }
     }
@@ -81,7 +82,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
                 guard let xBase = xp.baseAddress, let pBase = p.baseAddress else { return }
                 TCNThreads.forEachRange(xp.count, grain: TCNThreads.elementGrain) { r in
                     switch self {
-                    case .relu: for i in r { pBase[i] = xBase[i] > 0 ? xBase[i] : 0 }
+                    case .relu: tcn_relu_copy(xBase + r.lowerBound, pBase + r.lowerBound, r.count)
                     default: for i in r { pBase[i] = apply(xBase[i]) }
                     }
                 }
@@ -103,7 +104,9 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
                         else { return }
                         TCNThreads.forEachRange(g.count, grain: TCNThreads.elementGrain) { r in
                             switch self {
-                            case .relu: for i in r { dBase[i] = xBase[i] > 0 ? gBase[i] : 0 }
+                            case .relu:
+                                tcn_relu_gradient_copy(
+                                    gBase + r.lowerBound, xBase + r.lowerBound, dBase + r.lowerBound, r.count)
                             default: for i in r { dBase[i] = gBase[i] * derivative(x: xBase[i], y: yBase[i]) }
                             }
                         }

@@ -1,3 +1,5 @@
+import CTCNKernels
+
 /// Dropout on `[batch, channels, time]` activations with PyTorch's inverted scaling.
 ///
 /// ```
@@ -65,7 +67,7 @@ extension Tensor {
             mask.withUnsafeBufferPointer { m in
                 guard let pBase = p.baseAddress, let mBase = m.baseAddress else { return }
                 TCNThreads.forEachRange(p.count, grain: TCNThreads.elementGrain) { r in
-                    for i in r { pBase[i] *= mBase[i] }
+                    tcn_multiply(pBase + r.lowerBound, mBase + r.lowerBound, r.count)
                 }
             }
         }

@@ -1,3 +1,5 @@
+import CTCNKernels
+
 /// A residual temporal block over `[batch, channels, time]`, as locuslab/TCN's `TemporalBlock` and
 /// pytorch-tcn's block:
 ///
@@ -195,9 +197,9 @@ public struct TemporalBlock: Sendable, Equatable {
                                 if let preBase { (preBase + o).update(from: y, count: per) }
                                 activation.apply(inPlace: y, count: per)
                                 if let actBase { (actBase + o).update(from: y, count: per) }
-                                if let maskBase { for i in 0..<per { y[i] *= maskBase[o + i] } }
+                                if let maskBase { tcn_multiply(y, maskBase + o, per) }
                                 if let resBase {
-                                    for i in 0..<per { y[i] += resBase[o + i] }
+                                    tcn_add(y, resBase + o, per)
                                     if let sumBase { (sumBase + o).update(from: y, count: per) }
                                     finalActivation.apply(inPlace: y, count: per)
                                 }
@@ -238,7 +240,7 @@ public struct TemporalBlock: Sendable, Equatable {
                         for o in 0..<channels {
                             let i0 = (b * channels + o) * time
                             let row = g + o * ld
-                            if let maskBase { for t in 0..<time { row[t] *= maskBase[i0 + t] } }
+                            if let maskBase { tcn_multiply(row, maskBase + i0, time) }
                             activation.scale(gradient: row, input: xBase + i0, output: yBase + i0, count: time)
                         }
                     }

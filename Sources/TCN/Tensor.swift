@@ -1,3 +1,5 @@
+import CTCNKernels
+
 /// A dense, contiguous, row-major Float32 array with a shape.
 ///
 /// Activations use the layout `[batch, channels, time]` throughout the TCN module (as `torch.nn.Conv1d`);
@@ -67,7 +69,7 @@ extension Tensor {
             other.data.withUnsafeBufferPointer { o in
                 guard let dBase = d.baseAddress, let oBase = o.baseAddress else { return }
                 TCNThreads.forEachRange(d.count, grain: TCNThreads.elementGrain) { r in
-                    for i in r { dBase[i] += oBase[i] }
+                    tcn_add(dBase + r.lowerBound, oBase + r.lowerBound, r.count)
                 }
             }
         }
