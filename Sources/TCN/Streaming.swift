@@ -10,11 +10,12 @@
 /// mode): `.perStep` heads give the per-step outputs, `.lastStep` heads the output the model would give if the
 /// sequence ended at `t`, `.meanPool` heads the output for the mean over steps `0…t`.
 ///
-/// How it runs (see `Streaming+Shard.swift`): the model is repacked once for per-tap GEMMs over a time-major
-/// `[time, streams, channels]` layout; each convolution input lives in a ring of time slots that is written once
-/// per step and never shifted; nothing is allocated per call but the returned tensor. Streams are split into
-/// shards of at most `streamsPerShard` (sizes depend only on `streams`), which run in parallel on `TCNThreads`:
-/// every stream's arithmetic is the same for any thread count, so outputs are bit-identical across thread counts.
+/// How it runs (`Streaming+Plan.swift`, `Streaming+Shard.swift`): the model is repacked once for per-tap GEMMs
+/// over a time-major `[time, streams, channels]` layout; each convolution input lives in a ring of time slots that
+/// is written once per step and never shifted; nothing is allocated per call but the returned tensor. Streams
+/// are split into shards of at most `streamsPerShard` (sizes depend only on `streams`), which run in parallel on
+/// `TCNThreads`: every stream's arithmetic is the same for any thread count, so outputs are bit-identical across
+/// thread counts.
 /// - Complexity: per step and stream, one multiply-add per weight of the backbone and head (the offline cost of
 ///   one step), plus O(channels) element-wise work.
 public struct TCNStream: Sendable {
