@@ -65,6 +65,16 @@ public struct TCNConfiguration: Sendable, Equatable, Codable {
     }
 }
 
+/// What each block adds to the skip sum when `BackboneConfiguration.skipConnections` is on.
+public enum SkipSource: String, Sendable, Codable, CaseIterable {
+    /// Every block's output (after the residual add and final activation).
+    case blockOutput
+    /// As pytorch-tcn (`use_skip_connections=True`) and WaveNet: every block but the last contributes its residual
+    /// branch — the second convolution's activation after dropout, before the residual add — and the last block its
+    /// output.
+    case residualBranch
+}
+
 /// The temporal-block stack: widths, kernel, dilation schedule, normalisation, activation, dropout, skips.
 ///
 /// Defaults follow locuslab/TCN (`TemporalConvNet`): kernel 2, dilation `2^i`, weight norm, ReLU, causal.
@@ -93,9 +103,12 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
     public var dropout: Float
     /// Elementwise (`nn.Dropout`, default) or channel (`nn.Dropout1d`) dropout.
     public var dropoutMode: Dropout.Mode
-    /// Sum every block's output (through a 1×1 conv `downsample_skip_connection.i` when its width differs from
-    /// the last block's) and apply the final activation, instead of using only the last block (default `false`).
+    /// Sum a skip signal from every block (through a 1×1 conv `downsample_skip_connection.i` when its width
+    /// differs from the last block's) and apply the final activation, instead of using only the last block
+    /// (default `false`). Which signal: `skipSource`.
     public var skipConnections: Bool
+    /// What each block contributes to the skip sum (default `.blockOutput`).
+    public var skipSource: SkipSource
     /// How convolution weights are drawn by a seeded build (default `.normal001`, what locuslab/TCN intends).
     /// pytorch-tcn's default (`xavier_uniform` with the activation's gain) only reaches its convolutions without
     /// weight norm; its weight-normalised ones keep `nn.Conv1d`'s default, our `.torchDefault` (`StateDictNaming`).
@@ -107,7 +120,8 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
         dilationReset: Int? = nil, padding: ConvolutionPadding = .causal,
         normalization: Normalization = .weightNorm, activation: Activation = .relu,
         finalActivation: Activation? = nil, dropout: Float = 0, dropoutMode: Dropout.Mode = .elementwise,
-        skipConnections: Bool = false, initialization: WeightInitialization = .normal001
+        skipConnections: Bool = false, initialization: WeightInitialization = .normal001,
+        skipSource: SkipSource = .blockOutput
     ) {
         self.inputChannels = inputChannels
         self.channels = channels
@@ -121,12 +135,13 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
         self.dropout = dropout
         self.dropoutMode = dropoutMode
         self.skipConnections = skipConnections
+        self.skipSource = skipSource
         self.initialization = initialization
     }
 
     private enum CodingKeys: String, CodingKey {
         case inputChannels, channels, kernelSize, dilations, dilationReset, padding, normalization, activation
-        case finalActivation, dropout, dropoutMode, skipConnections, initialization
+        case finalActivation, dropout, dropoutMode, skipConnections, skipSource, initialization
     }
 
     /// Decodes JSON; only `inputChannels` and `channels` are required, other fields take their defaults.
@@ -147,8 +162,31 @@ public struct BackboneConfiguration: Sendable, Equatable, Codable {
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? defaults.dropout
         dropoutMode = try c.decodeIfPresent(Dropout.Mode.self, forKey: .dropoutMode) ?? defaults.dropoutMode
         skipConnections = try c.decodeIfPresent(Bool.self, forKey: .skipConnections) ?? defaults.skipConnections
+        skipSource = try c.decodeIfPresent(SkipSource.self, forKey: .skipSource) ?? defaults.skipSource
         initialization =
             try c.decodeIfPresent(WeightInitialization.self, forKey: .initialization) ?? defaults.initialization
+    }
+
+    /// Encodes JSON; `skipSource` is written only when it is not the default, so files of models without it read
+    /// the same as before it existed.
+    ///
+    /// - Throws: `EncodingError` from the encoder.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputChannels, forKey: .inputChannels)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(kernelSize, forKey: .kernelSize)
+        try c.encodeIfPresent(dilations, forKey: .dilations)
+        try c.encodeIfPresent(dilationReset, forKey: .dilationReset)
+        try c.encode(padding, forKey: .padding)
+        try c.encode(normalization, forKey: .normalization)
+        try c.encode(activation, forKey: .activation)
+        try c.encodeIfPresent(finalActivation, forKey: .finalActivation)
+        try c.encode(dropout, forKey: .dropout)
+        try c.encode(dropoutMode, forKey: .dropoutMode)
+        try c.encode(skipConnections, forKey: .skipConnections)
+        if skipSource != .blockOutput { try c.encode(skipSource, forKey: .skipSource) }
+        try c.encode(initialization, forKey: .initialization)
     }
 
     /// The dilation of block `i`: `dilations[i]`, or `2^(i mod dilationReset)`, or `2^i`.

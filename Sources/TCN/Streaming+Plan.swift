@@ -135,6 +135,13 @@ extension StreamPlan {
     ///   public layer property replaced by one of another width), `TCNError.invalidParameter` for no blocks or a
     ///   non-causal convolution.
     static func validate(_ model: TCNModel) throws {
+        let backbone = model.configuration.backbone
+        if backbone.skipConnections && backbone.skipSource == .residualBranch && model.blocks.count > 1 {
+            throw TCNError.invalidParameter(
+                name: "backbone.skipSource", value: "residualBranch",
+                reason: "streaming sums block outputs only; residual-branch skips (pytorch-tcn's rule) are offline only"
+            )
+        }
         func expect(_ key: String, _ actual: [Int], _ expected: [Int]) throws {
             guard actual == expected else {
                 throw TCNError.shapeMismatch(name: key, expected: expected, actual: actual)

@@ -70,7 +70,8 @@ extension TCNModel {
 ///   `nn.Dropout`; `output_projection` a 1×1 conv at every step (our `.perStep` head).
 /// - Skip connections (`use_skip_connections=True`) differ: pytorch-tcn sums each block's residual branch (after
 ///   `dropout2`, before the residual add and final activation) for blocks `0..<L−1`, plus the last block's output,
-///   then applies `act`; we sum every block's output. Such weights are refused (`TCNError.invalidParameter`).
+///   then applies `act` — our `skipSource: .residualBranch`; with our default `.blockOutput` (every block's output)
+///   such weights are refused (`TCNError.invalidParameter`).
 /// - `dilation_reset=R` is our `dilationReset = ⌊log2(2R)⌋` (see `BackboneConfiguration.dilationReset`).
 /// - Not supported, refused by key or shape checks: embeddings (`embedding_projection_{1,2}` keys), `use_gate`
 ///   (GLU: `conv1` is `2·out` wide). Not visible in a `state_dict`, so not detected: `output_activation` (applied
@@ -105,8 +106,8 @@ extension TCNModel {
     /// With `.pytorchTCN` the keys, shapes and buffers are those of `pytorch_tcn.TCN(…).state_dict()` for the
     /// same architecture (see `StateDictNaming`), so `model.load_state_dict(load_file(path), strict=True)` accepts
     /// the file and the model gives our outputs.
-    /// - Throws: `TCNError.invalidParameter` for `.pytorchTCN` with skip connections, which pytorch-tcn computes
-    ///   differently from us (each block's residual branch is summed, not its output).
+    /// - Throws: `TCNError.invalidParameter` for `.pytorchTCN` with skip connections from block outputs, which
+    ///   pytorch-tcn computes differently (`SkipSource.residualBranch` is its rule).
     public func stateDict(naming: StateDictNaming) throws -> TensorDictionary {
         guard naming == .pytorchTCN else { return stateDict }
         if let reason = pytorchTCNIncompatibility {
@@ -173,13 +174,14 @@ extension TCNModel {
     /// pytorch-tcn's skip connections differ from ours: it sums, for blocks `0..<L−1`, the block's residual
     /// *branch* `dropout(act(norm(conv2(…))))` taken before the residual add and final activation (projected by
     /// `downsample_skip_connection.{i}` when narrower or wider), plus the *output* of the last block, then applies
-    /// the activation; we sum every block's output (after its residual add and final activation). Same keys and
-    /// shapes, different function — so such weights are refused rather than loaded into a model that silently
-    /// disagrees.
+    /// the activation — our `SkipSource.residualBranch`. With `.blockOutput` we sum every block's output (after
+    /// its residual add and final activation): same keys and shapes, different function — so such weights are
+    /// refused rather than loaded into a model that silently disagrees.
     var pytorchTCNIncompatibility: String? {
-        guard configuration.backbone.skipConnections else { return nil }
+        let backbone = configuration.backbone
+        guard backbone.skipConnections, backbone.skipSource != .residualBranch else { return nil }
         return "pytorch-tcn's skip connections sum each block's residual branch (before the residual add and final "
-            + "activation) and only the last block's output; seqtool sums every block's output, so these weights "
-            + "would compute a different function (build the model without skip connections)"
+            + "activation) and only the last block's output; this model sums every block's output, so these weights "
+            + "would compute a different function (set backbone.skipSource to \"residualBranch\")"
     }
 }

@@ -179,9 +179,11 @@ public struct TCNModel: Sendable, Equatable {
         var h = x.suffix(inputTime)
         var caches: [TemporalBlock.Cache] = []
         var outputs: [Tensor] = []
+        let branchSkips = bb.skipConnections && bb.skipSource == .residualBranch
         for i in blocks.indices {
             let (y, cache) = try blocks[i].forward(
-                h, outputTime: outputTimes[i], training: training, keepCache: keepCache, random: &random)
+                h, outputTime: outputTimes[i], training: training, keepCache: keepCache || branchSkips,
+                random: &random)
             caches.append(cache)
             outputs.append(y)
             h = y
@@ -191,7 +193,8 @@ public struct TCNModel: Sendable, Equatable {
         if configuration.backbone.skipConnections {
             var sum = Tensor(zeros: h.shape)
             let topTime = time - first
-            for (i, y) in outputs.enumerated() {
+            for (i, output) in outputs.enumerated() {
+                let y = branchSkips && i < blocks.count - 1 ? blocks[i].residualBranch(caches[i]) : output
                 if let projection = skipProjections[i] {
                     let (p, cache) = try projection.forward(y, outputTime: topTime)
                     sum.add(p)
@@ -330,15 +333,17 @@ public struct TCNModel: Sendable, Equatable {
             }
         }
         var dBlockOutputs = [Tensor?](repeating: nil, count: blocks.count)
+        var dBranches = [Tensor?](repeating: nil, count: blocks.count)
         if let skipSum = cache.skipSum {
             let dSum = finalActivation.backward(dH, input: skipSum, output: h)
+            let branchSkips = configuration.backbone.skipSource == .residualBranch
             for i in blocks.indices {
+                var d = dSum
                 if let projection = skipProjections[i], let sc = cache.skipCaches[i] {
-                    dBlockOutputs[i] = projection.backward(
+                    d = projection.backward(
                         dSum, cache: sc, prefix: "downsample_skip_connection.\(i).", gradients: &gradients)
-                } else {
-                    dBlockOutputs[i] = dSum
                 }
+                if branchSkips && i < blocks.count - 1 { dBranches[i] = d } else { dBlockOutputs[i] = d }
             }
         } else {
             dBlockOutputs[blocks.count - 1] = dH
@@ -349,7 +354,8 @@ public struct TCNModel: Sendable, Equatable {
             if let d = dBlockOutputs[i] { dy.addSuffix(d) }
             if let g { dy.add(g) }
             g = blocks[i].backward(
-                dy, cache: cache.blocks[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0)
+                dy, cache: cache.blocks[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0,
+                branchGradient: dBranches[i])
         }
         return gradients
     }

@@ -249,13 +249,25 @@ public struct TemporalBlock: Sendable, Equatable {
         }
     }
 
+    /// The residual branch of a forward pass: the second stage's output (activation, then dropout) before the
+    /// residual add — what pytorch-tcn's skip connections sum (`SkipSource.residualBranch`). Needs a pass that
+    /// kept its cache.
+    func residualBranch(_ cache: Cache) -> Tensor {
+        let stage = cache.stages[1]
+        return stage.mask.map { stage.activated.multiplied(by: $0) } ?? stage.activated
+    }
+
     /// Adds every parameter gradient under `prefix` and returns the input gradient (zeros without
-    /// `needInputGradient`, which skips its GEMMs).
+    /// `needInputGradient`, which skips its GEMMs). `branchGradient` is the gradient of the residual branch's last
+    /// steps from a skip sum (`residualBranch`), or `nil`.
     func backward(
-        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true
+        _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true,
+        branchGradient: Tensor? = nil
     ) -> Tensor {
         let dSum = finalActivation.backward(dy, input: cache.sum, output: cache.output)
         var g = dSum
+        // The branch feeds both the residual sum and the skip sum; the residual path below takes `dSum` alone.
+        if let branchGradient { g.addSuffix(branchGradient) }
         if fused {
             for s in [1, 0] {
                 let st = cache.stages[s]

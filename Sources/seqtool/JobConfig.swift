@@ -336,7 +336,7 @@ struct ModelSpec: Decodable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channels, kernelSize, dilations, dilationReset, padding, normalization, activation, finalActivation
-        case dropout, dropoutMode, skipConnections, initialization, head
+        case dropout, dropoutMode, skipConnections, skipSource, initialization, head
     }
 
     init(from decoder: any Decoder) throws {
@@ -352,6 +352,7 @@ struct ModelSpec: Decodable, Equatable, Sendable {
         b.dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
         b.dropoutMode = try c.decodeIfPresent(Dropout.Mode.self, forKey: .dropoutMode) ?? b.dropoutMode
         b.skipConnections = try c.decodeIfPresent(Bool.self, forKey: .skipConnections) ?? false
+        b.skipSource = try c.decodeIfPresent(SkipSource.self, forKey: .skipSource) ?? b.skipSource
         b.initialization = try c.decodeIfPresent(WeightInitialization.self, forKey: .initialization) ?? b.initialization
         head = try c.decodeIfPresent(HeadConfiguration.Kind.self, forKey: .head) ?? .meanPool
         do {

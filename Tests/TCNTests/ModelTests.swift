@@ -10,13 +10,15 @@ enum Configs {
         normalization: Normalization = .weightNorm, activation: Activation = .tanh, head: HeadConfiguration.Kind,
         loss: HeadConfiguration.Loss, skip: Bool = false, padding: ConvolutionPadding = .causal,
         kernelSize: Int = 3, channels: [Int] = [4, 4, 3], dilations: [Int]? = nil, reset: Int? = nil,
-        maskWarmUp: Bool = false, dropout: Float = 0, dropoutMode: Dropout.Mode = .elementwise
+        maskWarmUp: Bool = false, dropout: Float = 0, dropoutMode: Dropout.Mode = .elementwise,
+        skipSource: SkipSource = .blockOutput
     ) -> TCNConfiguration {
         TCNConfiguration(
             backbone: BackboneConfiguration(
                 inputChannels: 2, channels: channels, kernelSize: kernelSize, dilations: dilations,
                 dilationReset: reset, padding: padding, normalization: normalization, activation: activation,
-                dropout: dropout, dropoutMode: dropoutMode, skipConnections: skip, initialization: .torchDefault),
+                dropout: dropout, dropoutMode: dropoutMode, skipConnections: skip, initialization: .torchDefault,
+                skipSource: skipSource),
             head: HeadConfiguration(kind: head, outputs: 3, loss: loss, maskWarmUp: maskWarmUp))
     }
 }
@@ -61,6 +63,18 @@ struct ModelTests {
         (
             "batchNorm perStep MSE elementwise dropout",
             Configs.make(normalization: .batchNorm, head: .perStep, loss: .mse, dropout: 0.2)
+        ),
+        // pytorch-tcn's skip rule: residual branches (with dropout) of all blocks but the last, widths 4 → 3.
+        (
+            "weightNorm lastStep MSE branch skips dropout",
+            Configs.make(
+                activation: .gelu, head: .lastStep, loss: .mse, skip: true, dropout: 0.2, skipSource: .residualBranch)
+        ),
+        (
+            "layerNorm perStep MSE branch skips",
+            Configs.make(
+                normalization: .layerNorm, head: .perStep, loss: .mse, skip: true, channels: [3, 4, 3],
+                skipSource: .residualBranch)
         ),
     ]
 
@@ -118,6 +132,10 @@ struct ModelTests {
         (Configs.make(head: .lastStep, loss: .crossEntropy, kernelSize: 3, channels: [4, 5, 5, 3]), [40, 40, 40]),
         (Configs.make(head: .lastStep, loss: .crossEntropy, channels: [4, 4, 3]), [40, 21, 33]),
         (Configs.make(head: .lastStep, loss: .mse, skip: true, kernelSize: 2, channels: [3, 5, 4]), [40, 38, 2]),
+        (
+            Configs.make(head: .lastStep, loss: .mse, skip: true, channels: [3, 5, 4], skipSource: .residualBranch),
+            [40, 30, 33]
+        ),
         (
             Configs.make(normalization: .layerNorm, head: .lastStep, loss: .mse, channels: [4, 4], reset: 1),
             [20, 40, 30]

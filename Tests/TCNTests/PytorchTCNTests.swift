@@ -93,6 +93,30 @@ struct PytorchTCNTests {
         var seqtoolSkipOutput: [Float]
     }
 
+    /// With `skipSource: .residualBranch` the same weights give pytorch-tcn's own output, and the model saves and
+    /// reloads in pytorch-tcn naming.
+    @Test func residualBranchSkipsGivePytorchTCNsOutput() throws {
+        let folder = Self.folder("skip")
+        let f = try JSONDecoder().decode(
+            SkipFixture.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+        var config = try TCNConfiguration(json: Data(contentsOf: folder.appendingPathComponent("config.json")))
+        config.backbone.skipSource = .residualBranch
+        var model = try TCNModel(configuration: config, seed: 0)
+        model.receptiveFieldPolicy = .ignore
+        let file = try SafeTensors.read(folder.appendingPathComponent("weights.safetensors")).tensors
+        try model.load(stateDict: file, source: "skip")
+        let out = try model(try Tensor(shape: f.inputShape, data: f.input))
+        assertClose(out.data, f.evalOutput, rtol: 1e-5, atol: 1e-6, "pytorch-tcn skip rule")
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let saved = directory.appendingPathComponent("m")
+        try model.save(to: saved, naming: .pytorchTCN)
+        let reloaded = try TCNModel(contentsOf: saved)
+        #expect(reloaded.configuration.backbone.skipSource == .residualBranch)
+        #expect(reloaded.stateDict == model.stateDict)
+        #expect(throws: TCNError.self) { try TCNStream(model: model, streams: 1) }
+    }
+
     /// pytorch-tcn's skip connections sum residual branches, ours block outputs: its weights are refused (typed
     /// error), and the documented difference is exactly the difference — loaded past the check, our model gives
     /// the script's seqtool-rule output, not pytorch-tcn's.
