@@ -9,12 +9,12 @@
 
 int tcn_kernels_vectorized(void) { return __builtin_cpu_supports("avx2") ? 1 : 0; }
 
-// max(x, +0) returns its second operand (+0) for NaN and for ±0, exactly `x > 0 ? x : 0`.
+// max(+0, x) returns its second operand x for NaN and for ±0, exactly `x < 0 ? 0 : x` (torch.relu: NaN stays NaN).
 __attribute__((target("avx2"))) static void relu_avx2(const float *x, float *y, size_t count) {
     const __m256 zero = _mm256_setzero_ps();
     size_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, _mm256_max_ps(_mm256_loadu_ps(x + i), zero));
-    for (; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, _mm256_max_ps(zero, _mm256_loadu_ps(x + i)));
+    for (; i < count; i++) y[i] = x[i] < 0 ? 0 : x[i];
 }
 
 __attribute__((target("avx2"))) static void relu_gradient_avx2(const float *g, const float *x, float *d,
@@ -55,7 +55,7 @@ void tcn_relu(float *x, size_t count) { tcn_relu_copy(x, x, count); }
 
 void tcn_relu_copy(const float *x, float *y, size_t count) {
     VECTOR(relu_avx2(x, y, count))
-    for (size_t i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+    for (size_t i = 0; i < count; i++) y[i] = x[i] < 0 ? 0 : x[i];
 }
 
 void tcn_relu_gradient(float *g, const float *x, size_t count) { tcn_relu_gradient_copy(g, x, g, count); }

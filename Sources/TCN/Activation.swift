@@ -4,7 +4,7 @@ import Foundation
 /// An element-wise non-linearity, named as in `torch.nn` (`nn.ReLU`, `nn.GELU`, `nn.Tanh`, `nn.ELU`,
 /// `nn.LeakyReLU`), applied to tensors of any shape (in the TCN, `[batch, channels, time]`).
 public enum Activation: String, Sendable, Codable, CaseIterable {
-    /// `max(x, 0)`; the derivative at 0 is taken as 0, as PyTorch.
+    /// `max(x, 0)`; NaN stays NaN and the derivative at 0 is taken as 0, as `torch.relu`.
     case relu
     /// `x · Φ(x) = x/2 · (1 + erf(x/√2))`, the exact (erf) form that is `nn.GELU()`'s default.
     case gelu
@@ -21,7 +21,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     @inline(__always)
     public func apply(_ x: Float) -> Float {
         switch self {
-        case .relu: return x > 0 ? x : 0
+        case .relu: return x < 0 ? 0 : x
         case .gelu: return 0.5 * x * (1 + Foundation.erf(x * 0.707_106_77))
         case .tanh: return Foundation.tanh(x)
         case .elu: return x > 0 ? x : Foundation.expm1(x)

@@ -204,7 +204,7 @@ private struct ShardKernel {
                 if relu {
                     for c in 0..<channels {
                         let v = row[c] + b[c]
-                        out[c] = v > 0 ? v : 0
+                        out[c] = v < 0 ? 0 : v
                     }
                 } else {
                     for c in 0..<channels { out[c] = row[c] + b[c] }
@@ -391,7 +391,7 @@ private func multiply(
 private func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
     switch activation {
     case .identity: return
-    case .relu: for i in 0..<count { x[i] = x[i] > 0 ? x[i] : 0 }
+    case .relu: for i in 0..<count { x[i] = x[i] < 0 ? 0 : x[i] }
     default: for i in 0..<count { x[i] = activation.apply(x[i]) }
     }
 }

@@ -20,7 +20,7 @@ struct KernelTests {
         let g = Self.values(count, &rng)
         var y = x
         tcn_relu(&y, count)
-        #expect(Self.bits(y) == Self.bits(x.map { $0 > 0 ? $0 : 0 }))
+        #expect(Self.bits(y) == Self.bits(x.map { $0 < 0 ? 0 : $0 }))
         var copy = [Float](repeating: 7, count: count)
         tcn_relu_copy(x, &copy, count)
         #expect(Self.bits(copy) == Self.bits(y))

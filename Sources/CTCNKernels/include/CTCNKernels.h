@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-/// x[i] = x[i] > 0 ? x[i] : 0 (ReLU in place; NaN becomes 0, −0 becomes +0, as `x > 0 ? x : 0`).
+/// x[i] = x[i] < 0 ? 0 : x[i] (ReLU in place; NaN and −0 pass through, as `torch.relu`).
 void tcn_relu(float *x, size_t count);
 
-/// y[i] = x[i] > 0 ? x[i] : 0.
+/// y[i] = x[i] < 0 ? 0 : x[i].
 void tcn_relu_copy(const float *x, float *y, size_t count);
 
 /// g[i] = x[i] > 0 ? g[i] : 0 (ReLU's backward in place, given its input or output x).
