@@ -44,6 +44,8 @@ struct StreamPlan: Sendable {
     /// Per block, the skip projection to the last width (`nil`: identity); empty when skips are off.
     let skipProjections: [StreamConvolution?]
     let skipConnections: Bool
+    /// Skips take each block's residual branch but the last's (`SkipSource.residualBranch`).
+    let branchSkips: Bool
     /// Applied to the skip sum.
     let skipActivation: Activation
     let meanPool: Bool
@@ -105,6 +107,7 @@ struct StreamPlan: Sendable {
                 finalActivation: block.finalActivation)
         }
         skipConnections = backbone.skipConnections
+        branchSkips = backbone.skipConnections && backbone.skipSource == .residualBranch
         skipProjections = backbone.skipConnections ? model.skipProjections.map { $0.map(pack) } : []
         skipActivation = backbone.finalActivation ?? backbone.activation
         meanPool = model.configuration.head.kind == .meanPool
@@ -135,13 +138,6 @@ extension StreamPlan {
     ///   public layer property replaced by one of another width), `TCNError.invalidParameter` for no blocks or a
     ///   non-causal convolution.
     static func validate(_ model: TCNModel) throws {
-        let backbone = model.configuration.backbone
-        if backbone.skipConnections && backbone.skipSource == .residualBranch && model.blocks.count > 1 {
-            throw TCNError.invalidParameter(
-                name: "backbone.skipSource", value: "residualBranch",
-                reason: "streaming sums block outputs only; residual-branch skips (pytorch-tcn's rule) are offline only"
-            )
-        }
         func expect(_ key: String, _ actual: [Int], _ expected: [Int]) throws {
             guard actual == expected else {
                 throw TCNError.shapeMismatch(name: key, expected: expected, actual: actual)

@@ -32,7 +32,7 @@ struct StreamShard: Sendable {
     /// Mean-pool running feature sums `[S, featureChannels]`.
     private var featureSums: [Float]
     /// Work space: two `[piece · S, maxChannels]` stage buffers, the features and the skip sum
-    /// `[piece · S, featureChannels]`.
+    /// `[piece · S, featureChannels]`, and with residual-branch skips a `[piece · S, maxChannels]` branch buffer.
     private var scratch: [Float]
 
     init(plan: StreamPlan, first: Int, streams: Int) {
@@ -55,7 +55,8 @@ struct StreamShard: Sendable {
         ringCapacities = capacities
         featureSums = [Float](repeating: 0, count: plan.meanPool ? streams * plan.featureChannels : 0)
         let rows = pieceSteps * streams
-        scratch = [Float](repeating: 0, count: rows * (2 * plan.maxChannels + 2 * plan.featureChannels))
+        let branch = plan.branchSkips ? plan.maxChannels : 0
+        scratch = [Float](repeating: 0, count: rows * (2 * plan.maxChannels + 2 * plan.featureChannels + branch))
     }
 
     /// Zeroes stream `local` (`0 ..< streams`) in every ring slot and its running sums.
@@ -144,6 +145,8 @@ private struct ShardKernel {
     let stageB: UnsafeMutablePointer<Float>
     let features: UnsafeMutablePointer<Float>
     let skipSum: UnsafeMutablePointer<Float>
+    /// A block's residual branch over the piece (residual-branch skips only).
+    let branch: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>?
 
     init(
@@ -163,6 +166,7 @@ private struct ShardKernel {
         stageB = scratch + rows * plan.maxChannels
         features = stageB + rows * plan.maxChannels
         skipSum = features + rows * plan.featureChannels
+        branch = skipSum + rows * plan.featureChannels
         self.sums = sums
     }
 
@@ -244,6 +248,22 @@ private struct ShardKernel {
         activate(y, count: rows * channels, activation)
     }
 
+    /// Adds block `i`'s residual branch (`branch`, `[rows, width]`) to the skip sum, through its 1×1 projection
+    /// when it has one (computed in `stageA`).
+    func addBranchToSkipSum(block i: Int, width: Int, rows: Int) {
+        let features = plan.featureChannels
+        guard let projection = plan.skipProjections[i] else {
+            for e in 0..<(rows * features) { skipSum[e] += branch[e] }
+            return
+        }
+        multiply(rows: rows, inputs: width, outputs: features, branch, p + projection.weight, beta: 0, stageA)
+        let bias = p + projection.bias
+        for r in 0..<rows {
+            let (sum, y) = (skipSum + r * features, stageA + r * features)
+            for c in 0..<features { sum[c] += y[c] + bias[c] }
+        }
+    }
+
     /// `y = act(y + residual (+ bias))` over `count` values (`bias` `[channels]` repeats per row, or `nil`).
     func addResidual(
         _ y: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int,
@@ -280,6 +300,7 @@ private struct ShardKernel {
     ) {
         load(chunk: chunk, n: n, t0: t0, clock: clock, steps: m)
         let rows = m * streams
+        if plan.skipConnections { skipSum.update(repeating: 0, count: rows * plan.featureChannels) }
         for (i, block) in plan.blocks.enumerated() {
             let input = ring(2 * i)
             let middle = ring(2 * i + 1)
@@ -298,11 +319,13 @@ private struct ShardKernel {
                 convolve(down, ring: input, clock: clock, steps: m, into: stageB)
             }
             let next = i + 1 < plan.blocks.count ? ring(2 * i + 2) : nil
+            let keepBranch = plan.branchSkips && next != nil
             for t in 0..<m {
                 let target = next.map { $0.base + $0.slot(clock + t) * stepSize } ?? features + t * stepSize
                 finish(
                     stageA + t * stepSize, into: target, rows: streams, channels: width, bias: block.conv2.bias,
                     norm: block.norm2, activation: block.activation)
+                if keepBranch { (branch + t * stepSize).update(from: target, count: stepSize) }
                 if let down = block.downsample {
                     addResidual(
                         target, stageB + t * stepSize, bias: p + down.bias, rows: streams, channels: width,
@@ -313,12 +336,13 @@ private struct ShardKernel {
                         channels: width, activation: block.finalActivation)
                 }
             }
+            if keepBranch { addBranchToSkipSum(block: i, width: width, rows: rows) }
         }
         let width = plan.featureChannels
         if plan.skipConnections {
-            skipSum.update(repeating: 0, count: rows * width)
             for (i, projection) in plan.skipProjections.enumerated() {
                 let isLast = i + 1 == plan.blocks.count
+                if plan.branchSkips && !isLast { continue }  // added with the block's branch above
                 if let projection {
                     // Block outputs other than the last live in the next block's input ring.
                     convolve(projection, ring: ring(2 * i + 2), clock: clock, steps: m, into: stageB)

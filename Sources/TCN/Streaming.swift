@@ -41,8 +41,8 @@ public struct TCNStream: Sendable {
     ///
     /// Streams are split into `⌈streams / 64⌉` shards of near-equal size (run in parallel when there are two or
     /// more); the split depends only on `streams`, never on the thread count.
-    /// - Throws: `TCNError.invalidParameter` for a non-causal model (its outputs need future input),
-    ///   `streams < 1`, or residual-branch skips (`SkipSource.residualBranch`, offline only); `TCNError.shapeMismatch` naming the `state_dict` key of a layer whose width does not chain
+    /// - Throws: `TCNError.invalidParameter` for a non-causal model (its outputs need future input) or
+    ///   `streams < 1`; `TCNError.shapeMismatch` naming the `state_dict` key of a layer whose width does not chain
     ///   with its neighbours (possible only after replacing a layer of a built model by hand).
     public init(model: TCNModel, streams: Int) throws {
         guard model.configuration.backbone.padding == .causal else {

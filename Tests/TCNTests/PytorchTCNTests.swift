@@ -114,7 +114,11 @@ struct PytorchTCNTests {
         let reloaded = try TCNModel(contentsOf: saved)
         #expect(reloaded.configuration.backbone.skipSource == .residualBranch)
         #expect(reloaded.stateDict == model.stateDict)
-        #expect(throws: TCNError.self) { try TCNStream(model: model, streams: 1) }
+        // Streaming follows the same rule: step by step it gives the offline per-step outputs.
+        var stream = try TCNStream(model: model, streams: f.inputShape[0])
+        assertClose(
+            try stream.process(try Tensor(shape: f.inputShape, data: f.input)).data, f.evalOutput, rtol: 1e-5,
+            atol: 1e-5, "streamed")
     }
 
     /// pytorch-tcn's skip connections sum residual branches, ours block outputs: its weights are refused (typed

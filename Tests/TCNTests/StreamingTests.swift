@@ -17,6 +17,18 @@ struct StreamingTests {
             Configs.make(normalization: .layerNorm, activation: .gelu, head: .lastStep, loss: .mse, kernelSize: 5)
         ),
         ("none meanPool k1", Configs.make(normalization: .none, head: .meanPool, loss: .mse, kernelSize: 1)),
+        (
+            "weightNorm branch skips",
+            Configs.make(
+                activation: .relu, head: .perStep, loss: .mse, skip: true, channels: [3, 4, 4, 2],
+                skipSource: .residualBranch)
+        ),
+        (
+            "batchNorm branch skips same widths",
+            Configs.make(
+                normalization: .batchNorm, head: .perStep, loss: .mse, skip: true, channels: [3, 3, 3],
+                skipSource: .residualBranch)
+        ),
     ]
 
     /// Offline per-step head outputs `[B, outputs, T]` (mean-pool: running mean of the features).
@@ -167,7 +179,7 @@ struct StreamingTests {
     /// One stream and many (one shard of 33, shards of 35 + 35 and of 43 + 44 + 44), in one-step chunks and in
     /// chunks from 0 steps to far more than a piece (7–64 steps here) or a ring holds: every stream equals the
     /// offline model. One stream stepping one step at a time takes the matrix-vector path.
-    @Test(arguments: [(0, 1), (1, 33), (2, 70), (3, 131), (1, 131)])
+    @Test(arguments: [(0, 1), (1, 33), (2, 70), (3, 131), (1, 131), (4, 70), (5, 3)])
     func manyStreamsMatchOffline(index: Int, streams: Int) throws {
         var rng = SplitMix64(seed: 200 + UInt64(index))
         let model = try Self.model(index, &rng)
