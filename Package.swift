@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "TestSupport"]),
         .testTarget(name: "TCNTests", dependencies: ["TCN", "TestSupport"]),
         .testTarget(
-            name: "seqtoolTests", dependencies: ["seqtool", "AudioIO", "Windowing", "Spectral", "TestSupport"]),
+            name: "seqtoolTests", dependencies: ["seqtool", "AudioIO", "Windowing", "Spectral", "TCN", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,7 @@ extension TrainingJob {
             pipeline.anomaly = try Self.calibrateAnomaly(
                 model: model, source: clean, pipeline: pipeline, quantile: spec.thresholdQuantile)
         }
-        try model.save(to: out)
+        try model.save(to: out, naming: naming)
         try pipeline.save(to: out)
         try AtomicFile.write(
             Data(((pipeline.labels ?? []).joined(separator: "\n") + "\n").utf8),

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import TCN
 
-/// `seqtool train --config FILE.json [--out DIR] [--resume] [--quiet]`.
+/// `seqtool train --config FILE.json [--out DIR] [--resume] [--quiet] [--state-dict-naming NAMING]`.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a TCN from one config: data, split, windows, features, augmentation, model, optimiser.",
@@ -31,6 +32,14 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "No progress bar or log lines (results still go to standard output).")
     var quiet = false
 
+    @Option(
+        name: .long,
+        help: """
+            Key names of weights.safetensors: locuslab (locuslab/TCN's, default) or pytorch-tcn (the pytorch-tcn \
+            package's TCN, loadable with strict=True; its skip connections need "skipSource": "residualBranch").
+            """)
+    var stateDictNaming: ModelNaming = .locuslab
+
     func validate() throws {
         guard FileManager.default.fileExists(atPath: config) else {
             throw ValidationError("--config \(config): no such file")
@@ -45,9 +54,30 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try withJobExitCodes {
-            let job = try TrainingJob(configPath: config, out: outFolder, resume: resume, quiet: quiet)
+            var job = try TrainingJob(configPath: config, out: outFolder, resume: resume, quiet: quiet)
+            let backbone = job.config.model.backbone
+            if stateDictNaming == .pytorchTCN, backbone.skipConnections, backbone.skipSource != .residualBranch {
+                throw ValidationError(
+                    "--state-dict-naming pytorch-tcn: pytorch-tcn's skip connections sum residual branches; "
+                        + "set \"skipSource\": \"residualBranch\" in the config's model (\(config))")
+            }
+            job.naming = stateDictNaming.naming
             let outcome = try job.run()
             print(outcome.summary)
+        }
+    }
+}
+
+/// `--state-dict-naming`: the key names of a saved model.
+enum ModelNaming: String, ExpressibleByArgument, CaseIterable {
+    case locuslab
+    case pytorchTCN = "pytorch-tcn"
+
+    /// The TCN module's naming.
+    var naming: StateDictNaming {
+        switch self {
+        case .locuslab: return .locuslab
+        case .pytorchTCN: return .pytorchTCN
         }
     }
 }

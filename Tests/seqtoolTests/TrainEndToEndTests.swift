@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import TCN
 import TestSupport
 import Testing
 
@@ -63,6 +64,32 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(jsonl.stdout.utf8)) as? [String: Any]
         #expect(object?["file"] as? String == clip)
         #expect((object?["probabilities"] as? [String: Double])?.count == 2)
+    }
+
+    /// `--state-dict-naming pytorch-tcn` writes pytorch-tcn's keys, which `evaluate` reads back; a config whose
+    /// skip connections pytorch-tcn cannot express is refused before anything is written.
+    @Test func trainSavesInPytorchTCNNaming() throws {
+        let (root, config) = try setUp(epochs: 1)
+        let out = root.appendingPathComponent("model")
+        let result = try runSeqtool([
+            "train", "--config", config, "--out", out.path, "--quiet", "--state-dict-naming", "pytorch-tcn",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let keys = try SafeTensors.read(out.appendingPathComponent("weights.safetensors")).tensors.keys
+        #expect(StateDictNaming.detect(keys) == .pytorchTCN)
+        let evaluation = try runSeqtool(["evaluate", out.path, root.appendingPathComponent("one").path])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+
+        var object = tinyConfig(folder: root, epochs: 1)
+        object["model"] = ["channels": [6, 6], "kernelSize": 3, "skipConnections": true]
+        let skips = try writeJSON(object, to: root, name: "skips.json")
+        let refused = root.appendingPathComponent("refused")
+        let failed = try runSeqtool([
+            "train", "--config", skips, "--out", refused.path, "--quiet", "--state-dict-naming", "pytorch-tcn",
+        ])
+        #expect(failed.status == 64)
+        #expect(failed.stderr.contains("residualBranch"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: refused.path))
     }
 
     @Test func predictGivesOneRowPerWindowForLongFiles() throws {
