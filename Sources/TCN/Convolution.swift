@@ -34,8 +34,8 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// (`TemporalBlock` fuses activation, dropout and the residual there). Examples run in parallel, one contiguous
 /// range per thread (`TCNThreads`). The backward pass lays every example's columns side by side
 /// (`[in · k + 1, batch · time]`, the extra row of ones giving the bias gradient) for one weight-gradient GEMM with
-/// inner size `batch · time` — its rows split over threads, so every entry is the same dot product whatever the
-/// thread count — and per example a column-gradient GEMM and a col2im scatter. Measured on TCNBench: per-tap GEMMs
+/// inner size `batch · time` — its columns split over threads, so every entry is the same dot product whatever
+/// the thread count — and per example a column-gradient GEMM and a col2im scatter. Measured on TCNBench: per-tap GEMMs
 /// (`k` GEMMs of inner size `in` reading the input in place) were no faster than im2col (best 17.8 ms vs
 /// 14.6 ms, batch 32, 64 channels, k = 3, 256 steps) and batch-wide forward GEMMs no faster than per-example ones
 /// (A 5,457–6,298 vs 5,182–6,517 samples/s); the batch-wide weight gradient replaced per-example partial gradients
@@ -297,7 +297,7 @@ public struct Conv1d: Sendable, Equatable {
     ///
     /// The columns of all examples sit side by side (`[in · k (+ 1 row of ones for the bias), batch · time]`,
     /// built in parallel) so the weight and bias gradients are one GEMM with inner size `batch · time`, its output
-    /// rows split over threads: each entry is one dot product in a fixed order, whatever the thread count. The
+    /// columns split over threads: each entry is one dot product in a fixed order, whatever the thread count. The
     /// input gradient is a GEMM (`Wᵀ · dY`) and a col2im scatter per example.
     ///
     /// - Parameter transform: applied to each example's output gradient (`[out, time]` with row stride
@@ -345,11 +345,13 @@ public struct Conv1d: Sendable, Equatable {
                                         transform?(b, gradient + b * time, width)
                                     }
                                 }
-                                TCNThreads.forEachRange(outputChannels, grain: 8) { outputs in
+                                // Split over the columns' rows (the GEMM's n): each thread packs only its part
+                                // of the large column matrix.
+                                TCNThreads.forEachRange(extended, grain: 16) { part in
                                     sgemm(
-                                        transA: false, transB: true, m: outputs.count, n: extended, k: width,
-                                        gradient + outputs.lowerBound * width, lda: width, columns, ldb: width,
-                                        beta: 0, dwBase + outputs.lowerBound * extended, ldc: extended)
+                                        transA: false, transB: true, m: outputChannels, n: part.count, k: width,
+                                        gradient, lda: width, columns + part.lowerBound * width, ldb: width,
+                                        beta: 0, dwBase + part.lowerBound, ldc: extended)
                                 }
                                 guard needInputGradient, let dxBase = dxp.baseAddress else { return }
                                 TCNThreads.forEachRange(batch) { examples in
