@@ -39,9 +39,9 @@ struct SensorLabelling: Sendable {
 ///
 /// Every file it creates is written under a temporary name and renamed when complete; the manifest part is renamed
 /// last, so its presence marks the shard as done for a resumed run (a killed run never leaves a partial file).
-/// Durability against power loss: each finished shard's files are flushed to disk in the background while the next
-/// shards are cropped, and `manifest.csv` is written once they all are (see ``writeManifest(outcomes:)``). A file
-/// that fails half-way is rolled back out of the shard's arrays.
+/// Durability against power loss: the arrays are flushed to disk in the background as they grow, and each shard's
+/// files when it is finished, while the cropping goes on; `manifest.csv` is written once they all are (see
+/// ``writeManifest(outcomes:createdFolders:)``). A file that fails half-way is rolled back out of the shard's arrays.
 struct CropJob: Sendable {
     let outFolder: URL
     let window: TimeSpan
@@ -55,6 +55,10 @@ struct CropJob: Sendable {
     let stopOnError: Bool
     /// Flushes finished shards to disk while the run goes on; `nil` with `--no-sync`.
     let durable: AtomicFile.BackgroundSync?
+
+    /// How arrays and manifest parts are committed: flushed by ``durable`` in the background, or (`--no-sync`)
+    /// only renamed.
+    var outputDurability: AtomicFile.Durability { durable.map { .background($0) } ?? .renameOnly }
 
     /// Audio is read in blocks of this many frames, so memory stays bounded whatever the file's length.
     static let blockFrames = 1 << 16
@@ -147,12 +151,9 @@ struct CropJob: Sendable {
         outcome.manifestLines = lines.map { $0 + "\n" }.joined()
         var header = "# shard files=\(outcome.files) failed=\(outcome.failed.count) windows=\(outcome.windows)"
         header += " seconds=\(outcome.seconds) digest=\(digest)\n"
-        try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: .renameOnly)
-        if format == .npy {
-            durable?.add(arrays.paths + [part.path])
-        } else {
-            durable?.fallBackToSyncAll()  // a clip file per window: one file-system sync beats a flush each
-        }
+        try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: outputDurability)
+        // A clip file per window: one file-system sync at the end beats a flush each.
+        if format == .wav { durable?.fallBackToSyncAll() }
         return outcome
     }
 
@@ -322,9 +323,9 @@ struct CropJob: Sendable {
     /// Waits until every output is on disk, then writes the manifest lines of the shards in input order as
     /// `manifest.csv` (atomically, synced): a manifest on disk means every array it names is on disk too.
     ///
-    /// Arrays and parts are committed with `.renameOnly` and flushed by ``durable`` in the background (a flush per
-    /// file on the cropping threads cost 3–5 ms each, more than cropping the file), so this wait is what makes
-    /// the run durable against a power failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the
+    /// Arrays and parts are flushed by ``durable`` in the background (a flush per file on the cropping threads
+    /// cost 3–5 ms each, more than cropping the file), so this wait is what makes the run durable against a power
+    /// failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the
     /// outputs are still never partial, but a power failure may lose recent ones, as with `numpy.save`.
     /// - Parameter createdFolders: folders this run created above the output folder, and the folder holding them
     ///   (``missingAncestors(of:)`` before ``prepareFolders(force:)``), flushed too.
