@@ -53,7 +53,7 @@ struct CropJob: Sendable {
     let labelling: SensorLabelling
     let allowTruncated: Bool
     let stopOnError: Bool
-    /// Flushes finished shards to disk while the run goes on; `nil` with `--no-sync`.
+    /// Flushes the outputs to disk while the run goes on; `nil` with `--no-sync`.
     let durable: AtomicFile.BackgroundSync?
 
     /// How arrays and manifest parts are committed: flushed by ``durable`` in the background, or (`--no-sync`)
@@ -325,8 +325,8 @@ struct CropJob: Sendable {
     ///
     /// Arrays and parts are flushed by ``durable`` in the background (a flush per file on the cropping threads
     /// cost 3–5 ms each, more than cropping the file), so this wait is what makes the run durable against a power
-    /// failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the
-    /// outputs are still never partial, but a power failure may lose recent ones, as with `numpy.save`.
+    /// failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the outputs are still never partial, but
+    /// a power failure may lose recent ones, as with `numpy.save`.
     /// - Parameter createdFolders: folders this run created above the output folder, and the folder holding them
     ///   (``missingAncestors(of:)`` before ``prepareFolders(force:)``), flushed too.
     /// - Throws: `AudioIOError.ioFailure` when an output could not be flushed or the manifest written.
