@@ -55,6 +55,32 @@ struct CropJob: Sendable {
     let stopOnError: Bool
     /// Flushes the outputs to disk while the run goes on; `nil` with `--no-sync`.
     let durable: AtomicFile.BackgroundSync?
+    /// Everything that changes a shard's content, so a resumed run with other options redoes the shard (made once:
+    /// describing the options by reflection took longer than cropping a file).
+    let optionsFingerprint: String
+
+    init(
+        outFolder: URL, window: TimeSpan, overlap: Double?, hop: TimeSpan?, boundary: BoundaryMode,
+        format: OutputFormat, csvOptions: SensorCSVOptions, labelling: SensorLabelling, allowTruncated: Bool,
+        stopOnError: Bool, durable: AtomicFile.BackgroundSync?
+    ) {
+        self.outFolder = outFolder
+        self.window = window
+        self.overlap = overlap
+        self.hop = hop
+        self.boundary = boundary
+        self.format = format
+        self.csvOptions = csvOptions
+        self.labelling = labelling
+        self.allowTruncated = allowTruncated
+        self.stopOnError = stopOnError
+        self.durable = durable
+        optionsFingerprint = [
+            "\(window)", "\(overlap.map { "\($0)" } ?? "-")", "\(hop.map { "\($0)" } ?? "-")", "\(boundary)",
+            format.rawValue, "\(csvOptions)", "\(labelling.reduction)", labelling.background,
+            labelling.intervalsPath ?? "-", "\(allowTruncated)",
+        ].joined(separator: "|")
+    }
 
     /// How arrays and manifest parts are committed: flushed by ``durable`` in the background, or (`--no-sync`)
     /// only renamed.
@@ -81,15 +107,6 @@ struct CropJob: Sendable {
             hopSamples = Int((Double(length) * (1 - (overlap ?? 0))).rounded())
         }
         return try FrameOptions(length: length, hop: max(hopSamples, 1), boundary: boundary)
-    }
-
-    /// Everything that changes a shard's content, so a resumed run with other options redoes the shard.
-    var optionsFingerprint: String {
-        [
-            "\(window)", "\(overlap.map { "\($0)" } ?? "-")", "\(hop.map { "\($0)" } ?? "-")", "\(boundary)",
-            format.rawValue, "\(csvOptions)", "\(labelling.reduction)", labelling.background,
-            labelling.intervalsPath ?? "-", "\(allowTruncated)",
-        ].joined(separator: "|")
     }
 
     // MARK: Shards
