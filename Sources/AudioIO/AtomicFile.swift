@@ -27,8 +27,21 @@ public enum AtomicFile {
         case synced
         /// Rename without `fsync`: still never a partial file when the process is killed, but after a power
         /// failure a just-renamed file may be empty. For bulk outputs that are synced once at the end
-        /// (`seqtool crop` syncs the file system before writing its manifest).
+        /// (``AtomicFile/syncAll()``), or not at all.
         case renameOnly
+        /// Rename without waiting, and let the ``BackgroundSync`` flush the file on its own thread: durable once
+        /// its ``BackgroundSync/finish(folders:)`` returns. For bulk outputs written while the disk keeps up
+        /// (`seqtool crop`'s arrays and manifest parts).
+        case background(BackgroundSync)
+
+        /// Same case, and for `.background` the same ``BackgroundSync``.
+        public static func == (a: Durability, b: Durability) -> Bool {
+            switch (a, b) {
+            case (.synced, .synced), (.renameOnly, .renameOnly): return true
+            case (.background(let x), .background(let y)): return x === y
+            default: return false
+            }
+        }
     }
 
     /// Calls `body` with a fresh temporary URL beside `destination`, then syncs the file `body` created there
@@ -88,7 +101,7 @@ public enum AtomicFile {
             }
             _ = fsync(fd)
             close(fd)
-        case .renameOnly:
+        case .renameOnly, .background:
             guard access(temporary.path, F_OK) == 0 else {
                 throw AudioIOError.ioFailure(path: destination.path, reason: "the writer produced no file")
             }
@@ -97,6 +110,7 @@ public enum AtomicFile {
             let reason = String(cString: strerror(errno))
             throw AudioIOError.ioFailure(path: destination.path, reason: "cannot rename temporary file: \(reason)")
         }
+        if case .background(let flusher) = durability { flusher.add([destination.path]) }
     }
 
     /// Writes `data` to `destination` atomically (see ``write(to:durability:body:)``).
@@ -145,13 +159,15 @@ extension AtomicFile {
     ///
     /// Disk writes then overlap the work that produces the next files, instead of one ``AtomicFile/syncAll()`` at
     /// the end, which waits for every byte at once, and for every other program's unwritten data as well (on a
-    /// shared machine that was often most of the wait). Beyond `fileLimit` files one flush each would cost more
-    /// than it saves (each `fsync` commits the file-system journal), so the batch falls back to one `syncAll()`;
+    /// shared machine that was often most of the wait). A large file can be flushed while it is still being
+    /// written (``addInProgress(_:)``, which ``NPYStreamWriter`` does every ``inProgressBytes``), so that little
+    /// is left to write when it is finished. Beyond `fileLimit` files one flush each would cost more than it
+    /// saves (each `fsync` commits the file-system journal), so the batch falls back to one `syncAll()`;
     /// ``fallBackToSyncAll()`` asks for that directly (e.g. when files were written by an earlier run).
     ///
     /// ```swift
     /// let durable = AtomicFile.BackgroundSync()
-    /// for part in parts { try write(part); durable.add([part.path]) }
+    /// for part in parts { try AtomicFile.write(part.data, to: part.url, durability: .background(durable)) }
     /// try durable.finish(folders: [folder.path])   // every part and its name are on disk
     /// ```
     ///
@@ -167,6 +183,12 @@ extension AtomicFile {
         private var files = 0
         private var syncAllAtFinish = false
         private var failure: AudioIOError?
+        /// Files being written whose flush is queued and not started yet.
+        private var waitingInProgress: Set<String> = []
+
+        /// How much a writer adds to a file being written between two ``addInProgress(_:)`` calls: 2 MiB, so the
+        /// flush of a finished file waits for at most that much (it was ~9 MB per shard of FSDD, up to 20 ms).
+        public static let inProgressBytes = 2 << 20
 
         /// - Parameter fileLimit: default 64: a flush costs about 1–5 ms of disk time, a `syncAll()` a few tens.
         public init(fileLimit: Int = 64) {
@@ -188,6 +210,29 @@ extension AtomicFile {
                     } catch {
                         self.record(error)
                     }
+                }
+            }
+        }
+
+        /// Queues the flush of what a file still being written holds so far (under its temporary name); returns at
+        /// once. Nothing is queued when a flush of `path` is already waiting or the batch will `syncAll()` anyway,
+        /// and a file renamed or removed before its turn is skipped: its final ``add(_:)`` covers it.
+        public func addInProgress(_ path: String) {
+            let queueIt = lock.withLock { () -> Bool in
+                guard !syncAllAtFinish, !waitingInProgress.contains(path) else { return false }
+                waitingInProgress.insert(path)
+                return true
+            }
+            guard queueIt else { return }
+            queue.async(group: group) {
+                self.lock.withLock { _ = self.waitingInProgress.remove(path) }
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return }  // renamed (finished) or removed (abandoned) meanwhile
+                defer { close(fd) }
+                if fsync(fd) != 0 {
+                    // Reported now: a later fsync through a new descriptor may no longer see this error.
+                    let reason = "cannot sync: \(String(cString: strerror(errno)))"
+                    self.record(AudioIOError.ioFailure(path: path, reason: reason))
                 }
             }
         }

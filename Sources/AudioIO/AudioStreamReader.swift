@@ -79,17 +79,30 @@ public final class AudioStreamReader: @unchecked Sendable {
             let wanted = min(maxFrames, info.frames - framePosition)
             guard wanted > 0, !exhausted else { return nil }
             let channels = info.channels
-            if scratch.count < wanted * channels { scratch = [Float](repeating: 0, count: wanted * channels) }
-            var samples = [Float](repeating: 0, count: wanted * channels)
-            let got = scratch.withUnsafeMutableBufferPointer { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                let n = file.readInterleaved(into: base, frames: wanted)
-                samples.withUnsafeMutableBufferPointer { out in
-                    if let outBase = out.baseAddress {
-                        deinterleave(base, frames: n, channels: channels, into: outBase, stride: wanted, offset: 0)
-                    }
+            var samples: [Float]
+            let got: Int
+            if channels == 1 {
+                // Interleaved mono is planar already: decoded straight into the block, without the scratch copy.
+                var n = 0
+                samples = [Float](unsafeUninitializedCapacity: wanted) { buffer, initialized in
+                    if let base = buffer.baseAddress { n = file.readInterleaved(into: base, frames: wanted) }
+                    initialized = n
                 }
-                return n
+                got = n
+            } else {
+                if scratch.count < wanted * channels { scratch = [Float](repeating: 0, count: wanted * channels) }
+                var planar = [Float](repeating: 0, count: wanted * channels)
+                got = scratch.withUnsafeMutableBufferPointer { buffer -> Int in
+                    guard let base = buffer.baseAddress else { return 0 }
+                    let n = file.readInterleaved(into: base, frames: wanted)
+                    planar.withUnsafeMutableBufferPointer { out in
+                        if let outBase = out.baseAddress {
+                            deinterleave(base, frames: n, channels: channels, into: outBase, stride: wanted, offset: 0)
+                        }
+                    }
+                    return n
+                }
+                samples = planar
             }
             framePosition += got
             if got < wanted {
@@ -102,7 +115,9 @@ public final class AudioStreamReader: @unchecked Sendable {
                 ) { found.append($0) }
                 warningList += found
                 guard got > 0 else { return nil }
-                samples = AudioFile.compact(samples, channels: channels, stride: wanted, frames: got)
+                if channels > 1 {
+                    samples = AudioFile.compact(samples, channels: channels, stride: wanted, frames: got)
+                }
             }
             return try Signal(samples: samples, channels: channels, sampleRate: Double(info.sampleRate))
         }

@@ -35,6 +35,8 @@ public final class NPYStreamWriter {
     private var scratch = Data()
     /// The stdio buffer of `file`, owned here (glibc ignores the size of a buffer it allocates itself).
     private let buffer: UnsafeMutableRawPointer
+    /// Bytes appended since the file was last handed to a `.background` durability's flusher.
+    private var unflushedBytes = 0
 
     /// Bytes written to the file at a time: 256 KiB, at offsets that are multiples of it.
     ///
@@ -50,7 +52,9 @@ public final class NPYStreamWriter {
     ///   - path: the final file; its folder must exist. Replaced only by a successful ``finish()``.
     ///   - rowShape: shape of each appended row, dimensions ≥ 0.
     ///   - dtype: `.float32` (default) or `.float64`.
-    ///   - durability: whether ``finish()`` flushes to disk before the rename; default `.synced`.
+    ///   - durability: whether ``finish()`` flushes to disk before the rename; default `.synced`. With
+    ///     `.background`, the file is also handed to its flusher every
+    ///     ``AtomicFile/BackgroundSync/inProgressBytes`` while it grows.
     /// - Throws: `AudioIOError.invalidParameter` for a negative dimension, `.unsupportedFormat` for an integer
     ///   dtype, `.ioFailure` when the temporary file cannot be created.
     public init(
@@ -190,6 +194,13 @@ public final class NPYStreamWriter {
             try scratch.withUnsafeBytes { try write($0) }
         }
         rowCount += rows
+        if case .background(let flusher) = durability {
+            unflushedBytes += values.count * dtype.itemSize
+            if unflushedBytes >= AtomicFile.BackgroundSync.inProgressBytes {
+                unflushedBytes = 0
+                flusher.addInProgress(temporary.path)  // what stdio has passed on so far (all but its buffer)
+            }
+        }
     }
 
     private func write(_ bytes: [UInt8]) throws {

@@ -84,9 +84,9 @@ struct Crop: ParsableCommand {
     @Flag(
         inversion: .prefixedNo,
         help: """
-            Flush every output to disk before writing manifest.csv, so the outputs survive a power failure (default \
-            on). --no-sync skips it, as numpy.save does: outputs are still never partial, but a power failure may \
-            lose the latest ones.
+            Flush every output to disk before writing manifest.csv, so the outputs survive a power failure. \
+            --no-sync skips it, as numpy.save does: outputs are still never partial, but a power failure may lose \
+            the latest ones.
             """)
     var sync = true
 

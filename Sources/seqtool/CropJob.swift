@@ -39,9 +39,9 @@ struct SensorLabelling: Sendable {
 ///
 /// Every file it creates is written under a temporary name and renamed when complete; the manifest part is renamed
 /// last, so its presence marks the shard as done for a resumed run (a killed run never leaves a partial file).
-/// Durability against power loss: each finished shard's files are flushed to disk in the background while the next
-/// shards are cropped, and `manifest.csv` is written once they all are (see ``writeManifest(outcomes:)``). A file
-/// that fails half-way is rolled back out of the shard's arrays.
+/// Durability against power loss: the arrays are flushed to disk in the background as they grow, and each shard's
+/// files when it is finished, while the cropping goes on; `manifest.csv` is written once they all are (see
+/// ``writeManifest(outcomes:createdFolders:)``). A file that fails half-way is rolled back out of the shard's arrays.
 struct CropJob: Sendable {
     let outFolder: URL
     let window: TimeSpan
@@ -53,8 +53,38 @@ struct CropJob: Sendable {
     let labelling: SensorLabelling
     let allowTruncated: Bool
     let stopOnError: Bool
-    /// Flushes finished shards to disk while the run goes on; `nil` with `--no-sync`.
+    /// Flushes the outputs to disk while the run goes on; `nil` with `--no-sync`.
     let durable: AtomicFile.BackgroundSync?
+    /// Everything that changes a shard's content, so a resumed run with other options redoes the shard (made once:
+    /// describing the options by reflection took longer than cropping a file).
+    let optionsFingerprint: String
+
+    init(
+        outFolder: URL, window: TimeSpan, overlap: Double?, hop: TimeSpan?, boundary: BoundaryMode,
+        format: OutputFormat, csvOptions: SensorCSVOptions, labelling: SensorLabelling, allowTruncated: Bool,
+        stopOnError: Bool, durable: AtomicFile.BackgroundSync?
+    ) {
+        self.outFolder = outFolder
+        self.window = window
+        self.overlap = overlap
+        self.hop = hop
+        self.boundary = boundary
+        self.format = format
+        self.csvOptions = csvOptions
+        self.labelling = labelling
+        self.allowTruncated = allowTruncated
+        self.stopOnError = stopOnError
+        self.durable = durable
+        optionsFingerprint = [
+            "\(window)", "\(overlap.map { "\($0)" } ?? "-")", "\(hop.map { "\($0)" } ?? "-")", "\(boundary)",
+            format.rawValue, "\(csvOptions)", "\(labelling.reduction)", labelling.background,
+            labelling.intervalsPath ?? "-", "\(allowTruncated)",
+        ].joined(separator: "|")
+    }
+
+    /// How arrays and manifest parts are committed: flushed by ``durable`` in the background, or (`--no-sync`)
+    /// only renamed.
+    var outputDurability: AtomicFile.Durability { durable.map { .background($0) } ?? .renameOnly }
 
     /// Audio is read in blocks of this many frames, so memory stays bounded whatever the file's length.
     static let blockFrames = 1 << 16
@@ -77,15 +107,6 @@ struct CropJob: Sendable {
             hopSamples = Int((Double(length) * (1 - (overlap ?? 0))).rounded())
         }
         return try FrameOptions(length: length, hop: max(hopSamples, 1), boundary: boundary)
-    }
-
-    /// Everything that changes a shard's content, so a resumed run with other options redoes the shard.
-    var optionsFingerprint: String {
-        [
-            "\(window)", "\(overlap.map { "\($0)" } ?? "-")", "\(hop.map { "\($0)" } ?? "-")", "\(boundary)",
-            format.rawValue, "\(csvOptions)", "\(labelling.reduction)", labelling.background,
-            labelling.intervalsPath ?? "-", "\(allowTruncated)",
-        ].joined(separator: "|")
     }
 
     // MARK: Shards
@@ -147,12 +168,9 @@ struct CropJob: Sendable {
         outcome.manifestLines = lines.map { $0 + "\n" }.joined()
         var header = "# shard files=\(outcome.files) failed=\(outcome.failed.count) windows=\(outcome.windows)"
         header += " seconds=\(outcome.seconds) digest=\(digest)\n"
-        try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: .renameOnly)
-        if format == .npy {
-            durable?.add(arrays.paths + [part.path])
-        } else {
-            durable?.fallBackToSyncAll()  // a clip file per window: one file-system sync beats a flush each
-        }
+        try AtomicFile.write(Data((header + outcome.manifestLines).utf8), to: part, durability: outputDurability)
+        // A clip file per window: one file-system sync at the end beats a flush each.
+        if format == .wav { durable?.fallBackToSyncAll() }
         return outcome
     }
 
@@ -322,10 +340,10 @@ struct CropJob: Sendable {
     /// Waits until every output is on disk, then writes the manifest lines of the shards in input order as
     /// `manifest.csv` (atomically, synced): a manifest on disk means every array it names is on disk too.
     ///
-    /// Arrays and parts are committed with `.renameOnly` and flushed by ``durable`` in the background (a flush per
-    /// file on the cropping threads cost 3–5 ms each, more than cropping the file), so this wait is what makes
-    /// the run durable against a power failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the
-    /// outputs are still never partial, but a power failure may lose recent ones, as with `numpy.save`.
+    /// Arrays and parts are flushed by ``durable`` in the background (a flush per file on the cropping threads
+    /// cost 3–5 ms each, more than cropping the file), so this wait is what makes the run durable against a power
+    /// failure. With `--no-sync` (`durable` is `nil`) nothing is flushed: the outputs are still never partial, but
+    /// a power failure may lose recent ones, as with `numpy.save`.
     /// - Parameter createdFolders: folders this run created above the output folder, and the folder holding them
     ///   (``missingAncestors(of:)`` before ``prepareFolders(force:)``), flushed too.
     /// - Throws: `AudioIOError.ioFailure` when an output could not be flushed or the manifest written.

@@ -20,9 +20,6 @@ final class ShardArrays {
         self.shard = shard
     }
 
-    /// The destination paths of the shard's arrays.
-    var paths: [String] { writers.map(\.writer.path) }
-
     func mark() -> Mark { Mark(rows: writers.map(\.writer.rowCount)) }
 
     /// Drops every row written since `mark`, and every array first opened since then (its temporary file goes).
@@ -50,7 +47,8 @@ final class ShardArrays {
             }
             let file = writers.isEmpty ? "\(shard).npy" : "\(shard)-\(channels)x\(length).npy"
             let writer = try NPYStreamWriter(
-                path: job.arraysFolder.appendingPathComponent(file).path, rowShape: shape, durability: .renameOnly)
+                path: job.arraysFolder.appendingPathComponent(file).path, rowShape: shape,
+                durability: job.outputDurability)
             writers.append((shape, "arrays/\(file)", writer))
             return WindowSink(npy: writer, arrayName: "arrays/\(file)")
         case .wav:

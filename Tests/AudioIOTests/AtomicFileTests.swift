@@ -80,6 +80,37 @@ struct AtomicFileTests {
         try fallback.finish(folders: [])
     }
 
+    @Test func backgroundDurabilityFlushesArraysAsTheyGrowAndWhenRenamed() throws {
+        let scratch = try ScratchDirectory()
+        let durable = AtomicFile.BackgroundSync()
+        var rng = SplitMix64(seed: 17)
+        let rows = (0..<1200).map { _ in rng.uniformArray(1024) }  // 4.9 MB: two flushes while it grows
+        let path = scratch.path("grown.npy")
+        let writer = try NPYStreamWriter(path: path, rowShape: [1024], durability: .background(durable))
+        for row in rows { try writer.append(row) }
+        try writer.finish()
+        do {
+            // Abandoned: its temporary file may be gone before its queued flush runs, which is no error.
+            let abandoned = try NPYStreamWriter(
+                path: scratch.path("abandoned.npy"), rowShape: [1024], durability: .background(durable))
+            for row in rows.prefix(700) { try abandoned.append(row) }
+        }
+        try AtomicFile.write(
+            Data([1, 2]), to: scratch.url.appendingPathComponent("part.csv"), durability: .background(durable))
+        try durable.finish(folders: [scratch.url.path])
+        #expect(try NPY.read(path: path) == NPYArray(shape: [1200, 1024], values: Array(rows.joined())))
+        #expect(try scratch.contents() == ["grown.npy", "part.csv"])
+    }
+
+    @Test func durabilitiesCompareTheirFlusher() {
+        let a = AtomicFile.BackgroundSync()
+        let b = AtomicFile.BackgroundSync()
+        #expect(AtomicFile.Durability.background(a) == .background(a))
+        #expect(AtomicFile.Durability.background(a) != .background(b))
+        #expect(AtomicFile.Durability.background(a) != .renameOnly)
+        #expect(AtomicFile.Durability.synced != .renameOnly)
+    }
+
     @Test func dataWriterIntoAMissingFolderNamesTheDestination() throws {
         let scratch = try ScratchDirectory()
         let destination = scratch.url.appendingPathComponent("missing/out.bin")
