@@ -15,11 +15,13 @@
 // header line says what share) — and a training step counts 3× the forward (forward, weight gradient, input
 // gradient).
 //
-// TCN_BENCH_NORM swaps the normalisation (`batchNorm`, `layerNorm`, `none`; seqtool only — the peer stays
-// locuslab's weight norm). TCN_BENCH_PYTHON names the interpreter with torch (default `python3`); TCN_BENCH_RUNS the repetitions (best
-// of, default 5); TCN_BENCH_ONLY a subset of "ABC". OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake`
-// on the AMD EPYC test machine) unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here):
-// the header line names the kernels in use.
+// TCN_BENCH_PYTHON names the interpreter with torch (default `python3`); TCN_BENCH_RUNS the repetitions (best of,
+// default 5); TCN_BENCH_ONLY a subset of "ABC"; TCN_BENCH_NORM swaps the normalisation (`batchNorm`, `layerNorm`,
+// `none`; seqtool only — the peer stays locuslab's weight norm); TCN_BENCH_THREADS seqtool's thread count (default
+// 2); TCN_BENCH_CLOCK=cpu times by process CPU time (with one thread: the single-core cost, steadier than wall time
+// on a busy machine). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
+// unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here): the header line names the kernels
+// in use.
 import Foundation
 import TCN
 
