@@ -20,7 +20,7 @@ run() {  # name config → prints "name accuracy seconds"
     start=$(date +%s.%N)
     line=$("$seqtool" train --config "$config" --out "$out/$name" --quiet)
     end=$(date +%s.%N)
-    printf '%-28s %s  (%.0f s)\n' "$name" "$(echo "$line" | awk '{print $3}')" "$(echo "$end - $start" | bc)"
+    printf '%-28s %s  (%.0f s)\n' "$name" "$(echo "$line" | awk '{print $3}')" "$(awk "BEGIN {print $end - $start}")"
 }
 
 if [ "$which" = all ] || [ "$which" = fsdd ]; then
@@ -30,9 +30,9 @@ if [ "$which" = all ] || [ "$which" = fsdd ]; then
     for s in jackson nicolas theo yweweler; do
         line=$(run "fsdd-loso-$s" "Benchmarks/quality/configs/fsdd-loso-$s.json")
         echo "$line"
-        total=$(echo "$total + $(echo "$line" | awk '{print $2}')" | bc -l)
+        total=$(awk "BEGIN {print $total + $(echo "$line" | awk '{print $2}')}")
     done
-    printf 'fsdd leave-one-speaker-out mean %.4f\n' "$(echo "$total / 4" | bc -l)"
+    printf 'fsdd leave-one-speaker-out mean %.4f\n' "$(awk "BEGIN {print $total / 4}")"
 fi
 if [ "$which" = all ] || [ "$which" = uea ]; then
     echo "== UEA (targets: JapaneseVowels ≥ 0.98, BasicMotions ≥ 0.95, UWaveGestureLibrary ≥ 0.90, RacketSports ≥ 0.85)"

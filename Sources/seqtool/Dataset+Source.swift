@@ -111,7 +111,7 @@ enum TargetKind: Sendable {
 }
 
 /// Training or evaluation examples for `Trainer`: windows → (augmentation) → features → normalisation →
-/// (SpecAugment masks) → (mixup of the batch, with probability targets `[batch, classes]`).
+/// (SpecAugment masks) → (mixup of the batch and/or label smoothing, with probability targets `[batch, classes]`).
 struct WindowDataSource: TCNDataSource {
     let windows: WindowSet
     let pipeline: ModelPipeline
@@ -121,6 +121,8 @@ struct WindowDataSource: TCNDataSource {
     let target: TargetKind
     /// `nil` for clean examples (validation, test, evaluation).
     let augmentation: AugmentationSpec?
+    /// Label smoothing ε of class targets (training only; 0 = class indices unless mixup needs probabilities).
+    let labelSmoothing: Float
     let shiftSamples: Int
     let seed: UInt64
     let epoch: EpochCounter
@@ -132,7 +134,7 @@ struct WindowDataSource: TCNDataSource {
     /// - Throws: `JobError.badData` for a window whose features fail.
     init(
         windows: WindowSet, pipeline: ModelPipeline, target: TargetKind, augmentation: AugmentationSpec? = nil,
-        seed: UInt64 = 0, epoch: EpochCounter = EpochCounter()
+        labelSmoothing: Float = 0, seed: UInt64 = 0, epoch: EpochCounter = EpochCounter()
     ) throws {
         self.windows = windows
         self.pipeline = pipeline
@@ -141,6 +143,7 @@ struct WindowDataSource: TCNDataSource {
         self.steps = try pipeline.tcnSteps()
         self.target = target
         self.augmentation = augmentation
+        self.labelSmoothing = labelSmoothing
         self.shiftSamples = augmentation?.timeShift?.span.samples(at: pipeline.input.sampleRate) ?? 0
         self.seed = seed
         self.epoch = epoch
@@ -250,13 +253,23 @@ struct WindowDataSource: TCNDataSource {
         let input = try Tensor(shape: [indices.count, channels, steps], data: data)
         switch target {
         case .classes:
-            if let alpha = augmentation?.mixup, alpha > 0, let classCount = pipeline.labels?.count, !indices.isEmpty {
-                var random = TCNRandom(seed: Self.mix(seed ^ Self.mixupSalt, UInt64(epoch.epoch), UInt64(indices[0])))
+            let alpha = augmentation?.mixup ?? 0
+            if alpha > 0 || labelSmoothing > 0, let classCount = pipeline.labels?.count, !indices.isEmpty {
                 var mixed = data
                 var mixedLengths = lengths.map { l in indices.map { l[$0] } }
-                let targets = Mixup(alpha: alpha).apply(
-                    input: &mixed, classes: indices.map { windows.classes[$0] }, classCount: classCount,
-                    lengths: &mixedLengths, random: &random)
+                let classes = indices.map { windows.classes[$0] }
+                var targets = [Float](repeating: 0, count: indices.count * classCount)
+                if alpha > 0 {
+                    var random = TCNRandom(
+                        seed: Self.mix(seed ^ Self.mixupSalt, UInt64(epoch.epoch), UInt64(indices[0])))
+                    targets = Mixup(alpha: alpha).apply(
+                        input: &mixed, classes: classes, classCount: classCount, lengths: &mixedLengths,
+                        random: &random)
+                } else {
+                    for (b, c) in classes.enumerated() { targets[b * classCount + c] = 1 }
+                }
+                let floor = labelSmoothing / Float(classCount)
+                for i in targets.indices { targets[i] = (1 - labelSmoothing) * targets[i] + floor }
                 return TCNBatch(
                     input: try Tensor(shape: input.shape, data: mixed),
                     targets: try Tensor(shape: [indices.count, classCount], data: targets), lengths: mixedLengths)

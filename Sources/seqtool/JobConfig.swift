@@ -137,6 +137,9 @@ struct JobConfig: Decodable, Equatable, Sendable {
         if task != .classification, augmentation.mixup > 0 {
             throw bad("augmentation.mixup", augmentation.mixup, "mixup mixes class labels: classification only")
         }
+        if task != .classification, training.labelSmoothing > 0 {
+            throw bad("training.labelSmoothing", training.labelSmoothing, "smooths class labels: classification only")
+        }
         if features.isRaw, augmentation.frequencyMasks > 0 {
             throw bad("augmentation.frequencyMasks", augmentation.frequencyMasks, "raw samples have no frequency axis")
         }
@@ -387,10 +390,13 @@ struct TrainingSpec: Decodable, Equatable, Sendable {
     var earlyStoppingPatience: Int?
     /// Also checkpoint every this many batches (besides every epoch), or `nil`.
     var checkpointEvery: Int?
+    /// Label smoothing ε of the training targets, `(1 − ε)·y + ε/K` (PyTorch's `CrossEntropyLoss(label_smoothing:)`,
+    /// applied after mixup); 0 = off. Classification only; the validation loss stays the plain cross-entropy.
+    var labelSmoothing: Float = 0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize, optimizer, learningRate, weightDecay, momentum, schedule, warmUpEpochs, stepSize
-        case gamma, clipNorm, earlyStoppingPatience, checkpointEvery
+        case gamma, clipNorm, earlyStoppingPatience, checkpointEvery, labelSmoothing
     }
 
     init() {}
@@ -410,6 +416,10 @@ struct TrainingSpec: Decodable, Equatable, Sendable {
         clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
         earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
+        guard labelSmoothing >= 0, labelSmoothing < 1 else {
+            throw JobError.invalid(decoder, "labelSmoothing", labelSmoothing, "must be in [0, 1)")
+        }
         guard epochs >= 1 else { throw JobError.invalid(decoder, "epochs", epochs, "must be ≥ 1") }
         guard batchSize >= 1 else { throw JobError.invalid(decoder, "batchSize", batchSize, "must be ≥ 1") }
         guard learningRate > 0, learningRate.isFinite else {

@@ -184,8 +184,8 @@ struct TrainingJob {
         }
         let epochCounter = EpochCounter()
         let trainSource = try WindowDataSource(
-            windows: trainSet, pipeline: pipeline, target: target, augmentation: config.augmentation, seed: config.seed,
-            epoch: epochCounter)
+            windows: trainSet, pipeline: pipeline, target: target, augmentation: config.augmentation,
+            labelSmoothing: config.training.labelSmoothing, seed: config.seed, epoch: epochCounter)
         let validationSource = try WindowDataSource(windows: validationSet, pipeline: pipeline, target: target)
         log(
             "data: \(data.train.count) training files (\(trainSet.count) windows), \(data.validation.count) validation, "

@@ -14,9 +14,11 @@ func tinyConfig(folder: URL, epochs: Int = 3) -> [String: Any] {
         "split": ["by": "file", "testFraction": 0.25, "validationFraction": 0.2],
         "window": ["length": "0.7s", "hop": "0.7s", "boundary": "pad-end"],
         "features": ["preset": "kaldi", "melBands": 12],
-        "augmentation": ["gainDb": 3, "timeShift": "0.01s", "timeMasks": 1, "timeMaskWidth": 4],
+        "augmentation": ["gainDb": 3, "timeShift": "0.01s", "timeMasks": 1, "timeMaskWidth": 4, "mixup": 0.2],
         "model": ["channels": [6, 6], "kernelSize": 3, "initialization": "kaimingNormal"],
-        "training": ["epochs": epochs, "batchSize": 8, "learningRate": 0.01, "checkpointEvery": 1],
+        "training": [
+            "epochs": epochs, "batchSize": 8, "learningRate": 0.01, "checkpointEvery": 1, "labelSmoothing": 0.05,
+        ],
     ]
 }
 

@@ -114,12 +114,51 @@ import Testing
         #expect(loss.isFinite && loss > 0)
     }
 
+    @Test func labelSmoothingSoftensTheTargetsAfterMixup() throws {
+        var pipeline = try samplePipeline(preset: "raw", channels: 1)
+        pipeline.window = .init(length: 4, hop: 4, boundary: "valid")
+        pipeline.normalization = .init(mean: [0], std: [1])
+        let files = try (0..<4).map { i in
+            LoadedFile(
+                path: "\(i).wav", label: i % 2 == 0 ? "no" : "yes", group: nil,
+                signal: try Signal(samples: (0..<4).map { Float(i + $0) }, channels: 1, sampleRate: 8000))
+        }
+        let set = try WindowSet(files: files, pipeline: pipeline, labels: ["no", "yes"])
+        // Smoothing alone: (1 − ε)·onehot + ε/K, PyTorch's label_smoothing; the inputs stay clean.
+        let smooth = try WindowDataSource(
+            windows: set, pipeline: pipeline, target: .classes, augmentation: AugmentationSpec(), labelSmoothing: 0.2)
+        let batch = try smooth.batch([0, 1, 3])
+        assertClose(batch.targets.data, [0.9, 0.1, 0.1, 0.9, 0.1, 0.9], rtol: 0, atol: 1e-6)
+        #expect(
+            batch.input
+                == (try WindowDataSource(windows: set, pipeline: pipeline, target: .classes).batch([0, 1, 3]).input))
+        // With mixup: the mixed targets, smoothed.
+        var augmentation = AugmentationSpec()
+        augmentation.mixup = 0.5
+        let mixed = try WindowDataSource(
+            windows: set, pipeline: pipeline, target: .classes, augmentation: augmentation, seed: 4)
+        let both = try WindowDataSource(
+            windows: set, pipeline: pipeline, target: .classes, augmentation: augmentation, labelSmoothing: 0.2,
+            seed: 4)
+        let plain = try mixed.batch([0, 1, 2, 3])
+        let smoothed = try both.batch([0, 1, 2, 3])
+        #expect(smoothed.input == plain.input)
+        assertClose(smoothed.targets.data, plain.targets.data.map { 0.8 * $0 + 0.1 }, rtol: 0, atol: 1e-6)
+    }
+
     @Test func configKeyIsCheckedAndClassificationOnly() throws {
         var object = tinyConfig(folder: URL(fileURLWithPath: "/data"))
         object["augmentation"] = ["mixup": 0.2]
         #expect(try decodeConfig(object).augmentation.mixup == 0.2)
         object["augmentation"] = ["mixup": -1]
         #expect(throws: JobError.self) { try decodeConfig(object) }
+        object["augmentation"] = [:]
+        object["training"] = ["labelSmoothing": 0.1]
+        #expect(try decodeConfig(object).training.labelSmoothing == 0.1)
+        for bad in [-0.1, 1] {
+            object["training"] = ["labelSmoothing": bad]
+            #expect(throws: JobError.self, "\(bad)") { try decodeConfig(object) }
+        }
         let anomaly: [String: Any] = [
             "version": 1, "task": "anomaly",
             "data": ["kind": "sensor", "files": ["a.csv"]],
@@ -133,6 +172,15 @@ import Testing
             Issue.record("mixup accepted for an anomaly task")
         } catch let JobError.invalidValue(_, key, _, _) {
             #expect(key == "augmentation.mixup")
+        }
+        var smoothing = anomaly
+        smoothing["augmentation"] = nil
+        smoothing["training"] = ["labelSmoothing": 0.1]
+        do {
+            _ = try decodeConfig(smoothing)
+            Issue.record("label smoothing accepted for an anomaly task")
+        } catch let JobError.invalidValue(_, key, _, _) {
+            #expect(key == "training.labelSmoothing")
         }
     }
 }
