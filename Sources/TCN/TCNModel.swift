@@ -278,7 +278,9 @@ public struct TCNModel: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - x: `[batch, inputChannels, time]`.
-    ///   - targets: class indices `[batch]` / `[batch, time]` (cross-entropy) or values shaped like the output.
+    ///   - targets: for cross-entropy, class indices `[batch]` / `[batch, time]` or class probabilities shaped like
+    ///     the output (mixup, label smoothing; as `F.cross_entropy`); for other losses, values shaped like the
+    ///     output.
     ///   - lengths: valid steps per sample, or `nil`.
     /// - Throws: as `callAsFunction` and `TCNError.shapeMismatch` for mis-shaped targets.
     public func loss(_ x: Tensor, targets: Tensor, lengths: [Int]? = nil) throws -> Float {
