@@ -80,9 +80,13 @@ extension Tensor {
         let (batch, channels, full) = (shape[0], shape[1], shape[2])
         precondition(time <= full, "suffix \(time) of \(full) steps")
         guard time < full else { return self }
-        var y = [Float](repeating: 0, count: batch * channels * time)
-        for row in 0..<(batch * channels) {
-            for t in 0..<time { y[row * time + t] = data[row * full + full - time + t] }
+        let rows = batch * channels
+        let y = data.withUnsafeBufferPointer { source in
+            [Float](unsafeUninitializedCapacity: rows * time) { target, initialized in
+                guard let s = source.baseAddress, let d = target.baseAddress else { return }
+                for row in 0..<rows { (d + row * time).initialize(from: s + row * full + full - time, count: time) }
+                initialized = rows * time
+            }
         }
         return Tensor(uncheckedShape: [batch, channels, time], data: y)
     }
@@ -93,8 +97,11 @@ extension Tensor {
         let time = other.shape[2]
         precondition(other.shape == [batch, channels, time] && time <= full, "addSuffix: \(other.shape) to \(shape)")
         guard time < full else { return add(other) }
-        for row in 0..<(batch * channels) {
-            for t in 0..<time { data[row * full + full - time + t] += other.data[row * time + t] }
+        data.withUnsafeMutableBufferPointer { target in
+            other.data.withUnsafeBufferPointer { source in
+                guard let d = target.baseAddress, let s = source.baseAddress else { return }
+                for row in 0..<(batch * channels) { tcn_add(d + row * full + full - time, s + row * time, time) }
+            }
         }
     }
 }
