@@ -156,13 +156,24 @@ public struct Adam: Optimizer {
             } else if weightDecay != 0 {
                 for i in g.indices { g[i] += weightDecay * p.data[i] }
             }
-            var m = moments[key + "#exp_avg"]?.data ?? [Float](repeating: 0, count: g.count)
-            var v = moments[key + "#exp_avg_sq"]?.data ?? [Float](repeating: 0, count: g.count)
-            for i in g.indices {
-                m[i] += (g[i] - m[i]) * (1 - b1)
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                let denominator = v[i].squareRoot() / correction2Root + epsilon
-                p.data[i] -= stepSize * m[i] / denominator
+            // Taken out of the dictionary so they are updated in place, not copied.
+            var m = moments.removeValue(forKey: key + "#exp_avg")?.data ?? [Float](repeating: 0, count: g.count)
+            var v = moments.removeValue(forKey: key + "#exp_avg_sq")?.data ?? [Float](repeating: 0, count: g.count)
+            // Shapes agree: checkpoints are checked on load (`Trainer(resumingFrom:)`), gradients come from the model.
+            precondition(m.count == g.count && v.count == g.count && p.data.count == g.count, "Adam state of \(key)")
+            g.withUnsafeBufferPointer { gp in
+                m.withUnsafeMutableBufferPointer { mp in
+                    v.withUnsafeMutableBufferPointer { vp in
+                        p.data.withUnsafeMutableBufferPointer { pp in
+                            for i in 0..<gp.count {
+                                mp[i] += (gp[i] - mp[i]) * (1 - b1)
+                                vp[i] = b2 * vp[i] + (1 - b2) * gp[i] * gp[i]
+                                let denominator = vp[i].squareRoot() / correction2Root + epsilon
+                                pp[i] -= stepSize * mp[i] / denominator
+                            }
+                        }
+                    }
+                }
             }
             moments[key + "#exp_avg"] = Tensor(uncheckedShape: p.shape, data: m)
             moments[key + "#exp_avg_sq"] = Tensor(uncheckedShape: p.shape, data: v)

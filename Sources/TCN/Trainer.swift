@@ -304,7 +304,23 @@ public struct Trainer {
     public init(resumingFrom directory: URL, optimizer: any Optimizer) throws {
         let model = try TCNModel(contentsOf: directory)
         var optimizer = optimizer
-        optimizer.state = try SafeTensors.read(directory.appendingPathComponent("optimizer.safetensors")).tensors
+        let optimizerURL = directory.appendingPathComponent("optimizer.safetensors")
+        let saved = try SafeTensors.read(optimizerURL).tensors
+        // Per-parameter slots (`<parameter>#<slot>`) must match their parameter: a damaged file is an error here,
+        // not an out-of-bounds access in the next step.
+        let parameters = model.parameters
+        for (key, tensor) in saved.sorted(by: { $0.key < $1.key }) {
+            // `#step` and other keys without a parameter prefix are the optimiser's own counters.
+            guard let mark = key.firstIndex(of: "#"), mark != key.startIndex else { continue }
+            guard let parameter = parameters[String(key[..<mark])] else {
+                throw TCNError.unexpectedKey(path: optimizerURL.path, key: key)
+            }
+            guard tensor.shape == parameter.shape else {
+                throw TCNError.keyShapeMismatch(
+                    path: optimizerURL.path, key: key, expected: parameter.shape, actual: tensor.shape)
+            }
+        }
+        optimizer.state = saved
         let url = directory.appendingPathComponent("trainer.json")
         let record: CheckpointRecord
         do {

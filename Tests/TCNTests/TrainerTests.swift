@@ -90,6 +90,29 @@ struct TrainerTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["ckpt"])
     }
 
+    /// Optimiser moments whose shapes do not match their parameters (a damaged or foreign checkpoint) are a typed
+    /// error naming the file and key, not a crash in the next step.
+    @Test func resumingWithMismatchedOptimizerStateThrows() throws {
+        let data = try Self.data(count: 10, seed: 2)
+        let folder = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("ckpt")
+        var first = try Self.trainer(seed: 7)
+        try first.fit(training: data, validation: nil, maxSteps: 2)
+        try first.saveCheckpoint(to: checkpoint)
+        let url = checkpoint.appendingPathComponent("optimizer.safetensors")
+        var state = try SafeTensors.read(url).tensors
+        let key = try #require(state.keys.sorted().first { $0.hasSuffix("#exp_avg") })
+        state[key] = Tensor(zeros: [3])
+        try SafeTensors.write(state, to: url)
+        #expect {
+            _ = try Trainer(resumingFrom: checkpoint, optimizer: Adam(learningRate: 0.01))
+        } throws: { error in
+            guard case .keyShapeMismatch(let path, let name, _, let actual) = error as? TCNError else { return false }
+            return path == url.path && name == key && actual == [3]
+        }
+    }
+
     @Test func trainingLearnsAndEarlyStoppingStops() throws {
         let data = try Self.data(count: 64, seed: 4)
         let config = TCNConfiguration(
