@@ -75,11 +75,11 @@ public final class NPYStreamWriter {
         let header = NPY.encodeHeader(dtype: dtype, shape: [0] + rowShape, version: nil)
         headerLength = header.count
         temporary = try AtomicFile.temporaryURL(for: URL(fileURLWithPath: path))
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 64)
         guard let handle = fopen(temporary.path, "wb") else {
-            buffer.deallocate()
             throw AudioIOError.ioFailure(path: path, reason: "cannot create \(temporary.path): \(errnoDescription())")
         }
+        // Allocated once nothing can fail before `self` is complete: from here on `deinit` frees it.
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 64)
         setvbuf(handle, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, Self.bufferBytes)
         file = handle
         try write(header)

@@ -120,6 +120,7 @@ struct Crop: ParsableCommand {
 
     func run() throws {
         let started = Date()
+        releaseIdleBLASThreads()  // cropping never calls BLAS
         let files = try InputExpander.expand(inputs, labels: labelSource)
         let job = CropJob(
             outFolder: URL(fileURLWithPath: out), window: window, overlap: overlap?.fraction, hop: hop,

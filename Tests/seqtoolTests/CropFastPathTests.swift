@@ -80,3 +80,12 @@ import Testing
         #expect(csvField("ünï,code") == "\"ünï,code\"")
     }
 }
+
+/// `crop` stops OpenBLAS's idle threads through a symbol looked up at run time: it must be there in this build,
+/// or the release silently does nothing. (Calling it here could pull the pool from under a BLAS call of a test
+/// running in parallel; `crop` calls it before any thread of its own exists, and each crop end-to-end test runs it.)
+@Suite struct BLASThreadReleaseTests {
+    @Test func openBLASThreadShutdownIsFound() {
+        #expect(dlsym(nil, "blas_thread_shutdown_") != nil)
+    }
+}
