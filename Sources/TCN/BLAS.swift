@@ -91,6 +91,14 @@ extension TCNThreads {
     /// costs more than the work).
     static let elementGrain = 1 << 15
 
+    /// The fewest GEMM multiply-adds worth a thread of their own (~10 µs of work at this machine's sgemm speed, as
+    /// much as waking a thread costs): tiny layers, such as the top blocks of a receptive-field-pruned pass, run
+    /// on one thread.
+    static let gemmGrain = 1 << 19
+
+    /// The range grain for `count` items of `work` multiply-adds each (see `gemmGrain`).
+    static func grain(itemWork work: Int) -> Int { max(1, gemmGrain / max(1, work)) }
+
     /// Calls `body(range)` for contiguous ranges covering `0..<count` — one per thread, at most `current` — and
     /// returns when all are done. Ranges are at least `grain` long (except when `count < grain`), so small jobs
     /// stay on one thread. Each call must touch only the outputs of its own range.

@@ -237,7 +237,8 @@ public struct Conv1d: Sendable, Equatable {
                     guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
                         time > 0
                     else { return }
-                    TCNThreads.forEachRange(batch) { examples in
+                    let work = outputChannels * rows * time
+                    TCNThreads.forEachRange(batch, grain: TCNThreads.grain(itemWork: work)) { examples in
                         Scratch.with(direct ? 0 : rows * time) { columns in
                             for b in examples {
                                 let xb = xBase + b * inputChannels * inputTime
@@ -327,37 +328,30 @@ public struct Conv1d: Sendable, Equatable {
                             guard let xBase = xp.baseAddress, let wBase = wp.baseAddress,
                                 let gBase = gp.baseAddress, let dwBase = dwp.baseAddress, width > 0
                             else { return }
+                            let dxBase = needInputGradient ? dxp.baseAddress : nil
                             Scratch.with((extended + outputChannels) * width) { scratch in
                                 let columns = scratch
                                 let gradient = scratch + extended * width
-                                TCNThreads.forEachRange(batch) { examples in
-                                    for b in examples {
-                                        im2col(
-                                            xBase + b * inputChannels * inputTime, inputTime: inputTime, time: time,
-                                            left: left, into: columns + b * time, ld: width)
-                                        if extended > rows {
-                                            (columns + rows * width + b * time).initialize(repeating: 1, count: time)
-                                        }
-                                        for o in 0..<outputChannels {
-                                            (gradient + o * width + b * time).initialize(
-                                                from: gBase + (b * outputChannels + o) * time, count: time)
-                                        }
-                                        transform?(b, gradient + b * time, width)
-                                    }
-                                }
-                                // Split over the columns' rows (the GEMM's n): each thread packs only its part
-                                // of the large column matrix.
-                                TCNThreads.forEachRange(extended, grain: 16) { part in
-                                    sgemm(
-                                        transA: false, transB: true, m: outputChannels, n: part.count, k: width,
-                                        gradient, lda: width, columns + part.lowerBound * width, ldb: width,
-                                        beta: 0, dwBase + part.lowerBound, ldc: extended)
-                                }
-                                guard needInputGradient, let dxBase = dxp.baseAddress else { return }
-                                TCNThreads.forEachRange(batch) { examples in
-                                    Scratch.with(direct ? 0 : rows * time) { dColumns in
+                                // Per example, in one parallel pass: its columns, its (transformed) output gradient
+                                // in the batch-wide matrix, and its input gradient (Wᵀ · dY, col2im) while dY is hot.
+                                let work = outputChannels * rows * time * (dxBase == nil ? 1 : 2)
+                                TCNThreads.forEachRange(batch, grain: TCNThreads.grain(itemWork: work)) { examples in
+                                    Scratch.with(direct || dxBase == nil ? 0 : rows * time) { dColumns in
                                         for b in examples {
+                                            im2col(
+                                                xBase + b * inputChannels * inputTime, inputTime: inputTime,
+                                                time: time, left: left, into: columns + b * time, ld: width)
+                                            if extended > rows {
+                                                (columns + rows * width + b * time).initialize(
+                                                    repeating: 1, count: time)
+                                            }
                                             let gb = gradient + b * time
+                                            for o in 0..<outputChannels {
+                                                (gb + o * width).initialize(
+                                                    from: gBase + (b * outputChannels + o) * time, count: time)
+                                            }
+                                            transform?(b, gb, width)
+                                            guard let dxBase else { continue }
                                             let dxb = dxBase + b * inputChannels * inputTime
                                             if direct {
                                                 sgemm(
@@ -372,6 +366,15 @@ public struct Conv1d: Sendable, Equatable {
                                             }
                                         }
                                     }
+                                }
+                                // Split over the columns' rows (the GEMM's n): each thread packs only its part
+                                // of the large column matrix.
+                                let grain = max(16, TCNThreads.grain(itemWork: outputChannels * width))
+                                TCNThreads.forEachRange(extended, grain: grain) { part in
+                                    sgemm(
+                                        transA: false, transB: true, m: outputChannels, n: part.count, k: width,
+                                        gradient, lda: width, columns + part.lowerBound * width, ldb: width,
+                                        beta: 0, dwBase + part.lowerBound, ldc: extended)
                                 }
                             }
                         }
