@@ -38,6 +38,22 @@ struct TorchFixture: Decodable {
 
     var x: Tensor { try! Tensor(shape: inputShape, data: input) }
     var y: Tensor { try! Tensor(shape: targetShape, data: targets) }
+
+    /// The fixture's training run on `model`: `steps` steps of loss and gradients on the fixture's batch, gradient
+    /// clipping by norm, and an optimiser update. Returns the trained model and the loss of each step.
+    func train(_ model: TCNModel, with optimizer: any Optimizer) throws -> (model: TCNModel, losses: [Float]) {
+        var model = model
+        var optimizer = optimizer
+        var random = TCNRandom(seed: 0)
+        var losses: [Float] = []
+        for _ in 0..<steps {
+            var (loss, grads) = try model.lossAndGradients(x, targets: y, lengths: lengths, random: &random)
+            GradientClipping.clipNorm(&grads, maxNorm: clipNorm)
+            optimizer.update(&model, gradients: grads)
+            losses.append(loss)
+        }
+        return (model, losses)
+    }
 }
 
 /// Every element of our forward pass, loss, gradients and optimiser steps against PyTorch on the same weights.
@@ -92,16 +108,7 @@ struct ParityTests {
             #expect(name == "pytcn" && ["adamw", "rmsprop"].contains(optimizerName))
             return
         }
-        var model = start
-        var optimizer = try Self.optimizer(optimizerName)
-        var random = TCNRandom(seed: 0)
-        var losses: [Float] = []
-        for _ in 0..<f.steps {
-            var (loss, grads) = try model.lossAndGradients(f.x, targets: f.y, lengths: f.lengths, random: &random)
-            GradientClipping.clipNorm(&grads, maxNorm: f.clipNorm)
-            optimizer.update(&model, gradients: grads)
-            losses.append(loss)
-        }
+        let (model, losses) = try f.train(start, with: Self.optimizer(optimizerName))
         assertClose(losses, expected.losses, rtol: 1e-5, atol: 1e-7, "\(name) \(optimizerName) losses")
         let state = model.stateDict
         #expect(Set(state.keys) == Set(expected.stateDict.keys))

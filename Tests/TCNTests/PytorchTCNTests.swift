@@ -48,16 +48,7 @@ struct PytorchTCNTests {
     func adamStepsMatchPytorchTCN(name: String) throws {
         let (f, start) = try TorchFixture.load("pytorch-tcn/\(name)")
         let expected = try #require(f.afterTraining["adam"])
-        var model = start
-        var optimizer = try Adam(learningRate: 1e-2, weightDecay: 1e-3)
-        var random = TCNRandom(seed: 0)
-        var losses: [Float] = []
-        for _ in 0..<f.steps {
-            var (loss, grads) = try model.lossAndGradients(f.x, targets: f.y, lengths: f.lengths, random: &random)
-            GradientClipping.clipNorm(&grads, maxNorm: f.clipNorm)
-            optimizer.update(&model, gradients: grads)
-            losses.append(loss)
-        }
+        let (model, losses) = try f.train(start, with: Adam(learningRate: 1e-2, weightDecay: 1e-3))
         assertClose(losses, expected.losses, rtol: 1e-5, atol: 1e-7, "\(name) adam losses")
         let state = model.renamed(model.stateDict, to: .pytorchTCN)
         #expect(Set(state.keys) == Set(expected.stateDict.keys))

@@ -122,29 +122,15 @@ struct StreamingTests {
         let expected = try Self.offline(model, x)
         for trial in 0..<3 {
             var stream = try TCNStream(model: model, streams: batch)
-            var pieces: [Tensor] = []
+            var lengths: [Int] = []
             var t = 0
             while t < time {
                 let n = min(time - t, trial == 0 ? 1 : Int(rng.next() % 9))
-                var chunk = Tensor(zeros: [batch, 2, n])
-                for r in 0..<(batch * 2) {
-                    for s in 0..<n { chunk.data[r * n + s] = x.data[r * time + t + s] }
-                }
-                pieces.append(try stream.process(chunk))
+                lengths.append(n)
                 t += n
             }
+            let got = try Self.run(&stream, x, chunks: lengths)
             #expect(stream.stepsProcessed == [time, time, time])
-            // Reassemble [B, outputs, T] from the chunks.
-            let outputs = expected.shape[1]
-            var got = Tensor(zeros: expected.shape)
-            var offset = 0
-            for p in pieces {
-                let n = p.shape[2]
-                for r in 0..<(batch * outputs) {
-                    for s in 0..<n { got.data[r * time + offset + s] = p.data[r * n + s] }
-                }
-                offset += n
-            }
             assertClose(got.data, expected.data, rtol: 1e-5, atol: 1e-5, "\(label) trial \(trial)")
         }
         if config.head.kind == .lastStep {
