@@ -169,7 +169,13 @@ extension TCNModel {
         return d
     }
 
-    /// Why pytorch-tcn would compute something else from our weights, or `nil` when it computes our outputs.
+    /// Why pytorch-tcn would compute something else from our weights (`BackboneConfiguration.pytorchTCNIncompatibility`).
+    var pytorchTCNIncompatibility: String? { configuration.backbone.pytorchTCNIncompatibility }
+}
+
+extension BackboneConfiguration {
+    /// Why `pytorch_tcn.TCN` with this backbone's weights would compute something else than this backbone, or
+    /// `nil` when it computes the same outputs (then `StateDictNaming.pytorchTCN` can write and read its weights).
     ///
     /// pytorch-tcn's skip connections differ from ours: it sums, for blocks `0..<L−1`, the block's residual
     /// *branch* `dropout(act(norm(conv2(…))))` taken before the residual add and final activation (projected by
@@ -177,9 +183,8 @@ extension TCNModel {
     /// the activation — our `SkipSource.residualBranch`. With `.blockOutput` we sum every block's output (after
     /// its residual add and final activation): same keys and shapes, different function — so such weights are
     /// refused rather than loaded into a model that silently disagrees.
-    var pytorchTCNIncompatibility: String? {
-        let backbone = configuration.backbone
-        guard backbone.skipConnections, backbone.skipSource != .residualBranch else { return nil }
+    public var pytorchTCNIncompatibility: String? {
+        guard skipConnections, skipSource != .residualBranch else { return nil }
         return "pytorch-tcn's skip connections sum each block's residual branch (before the residual add and final "
             + "activation) and only the last block's output; this model sums every block's output, so these weights "
             + "would compute a different function (set backbone.skipSource to \"residualBranch\")"

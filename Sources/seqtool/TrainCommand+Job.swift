@@ -31,7 +31,8 @@ struct TrainingJob {
     let out: URL
     let resume: Bool
     let quiet: Bool
-    /// The `state_dict` key names of the saved model (default locuslab/TCN's).
+    /// The `state_dict` key names of the saved model (default locuslab/TCN's); `seqtool train` checks that the
+    /// model can be written in them before the job starts.
     var naming: StateDictNaming = .locuslab
 
     /// Reads and checks the config; nothing is written yet.
@@ -203,8 +204,6 @@ struct TrainingJob {
         } else {
             var model = try TCNModel(configuration: modelConfig, seed: config.seed)
             model.receptiveFieldPolicy = .ignore
-            // A naming the model cannot be written in fails now, not after training.
-            _ = try model.stateDict(naming: naming)
             let options = TrainerOptions(
                 epochs: spec.epochs, batchSize: spec.batchSize, shuffle: true, seed: config.seed,
                 clipNorm: spec.clipNorm, schedule: spec.learningRateSchedule,

@@ -55,11 +55,9 @@ struct Train: ParsableCommand {
     func run() throws {
         try withJobExitCodes {
             var job = try TrainingJob(configPath: config, out: outFolder, resume: resume, quiet: quiet)
-            let backbone = job.config.model.backbone
-            if stateDictNaming == .pytorchTCN, backbone.skipConnections, backbone.skipSource != .residualBranch {
-                throw ValidationError(
-                    "--state-dict-naming pytorch-tcn: pytorch-tcn's skip connections sum residual branches; "
-                        + "set \"skipSource\": \"residualBranch\" in the config's model (\(config))")
+            // Refused before anything is written.
+            if stateDictNaming == .pytorchTCN, let reason = job.config.model.backbone.pytorchTCNIncompatibility {
+                throw ValidationError("--state-dict-naming pytorch-tcn with \(config): \(reason)")
             }
             job.naming = stateDictNaming.naming
             let outcome = try job.run()
