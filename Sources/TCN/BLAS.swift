@@ -12,7 +12,7 @@ func sgemm(
     _ c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    _ = TCNThreads.singleThreadedBLAS
+    _ = TCNThreads.processSetUp
     guard k > 0 else {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
@@ -52,14 +52,14 @@ public enum TCNThreads {
     /// sets `OPENBLAS_CORETYPE=Haswell`, which forces the AVX2 kernels (~1.5× slower convolutions, Benchmarks/tcn).
     public static var blasCore: String { String(cString: openblas_get_corename()) }
 
-    /// OpenBLAS is switched to one thread once, before the first GEMM (`sgemm` touches this).
-    ///
-    /// At the same time glibc's allocator is told to keep freed memory (`M_MMAP_THRESHOLD` 64 MiB,
+    /// The module's once-per-process settings, made before the first GEMM or parallel loop (`sgemm` and `forEach`
+    /// touch this): OpenBLAS is switched to one thread (the module parallelises across examples itself), and
+    /// glibc's allocator is told to keep freed memory (`M_MMAP_THRESHOLD` 64 MiB,
     /// `M_TRIM_THRESHOLD` 256 MiB): every layer allocates activations of a few megabytes, which by default come
     /// from `mmap` and are returned on free, so each step paid its activations again in page faults (measured on
     /// TCNBench C: ~5 % of a training step, more of inference). The cost is that up to that much freed memory stays
     /// with the process.
-    static let singleThreadedBLAS: Bool = {
+    static let processSetUp: Bool = {
         openblas_set_num_threads(1)
         #if os(Linux)
             _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
@@ -71,7 +71,7 @@ public enum TCNThreads {
     /// Calls `body(i)` for `i` in `0..<count`, spread over up to `current` threads; returns when all are done.
     /// Each call must touch only its own outputs.
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        _ = singleThreadedBLAS
+        _ = processSetUp
         let workers = min(current, count)
         if workers <= 1 {
             for i in 0..<count { body(i) }
