@@ -176,9 +176,13 @@ public struct TemporalBlock: Sendable, Equatable {
         let keepPre = keepCache && activation.derivativeNeedsInput
         let keepActivated = keepCache && (mask != nil || residual != nil)
         let keepSum = keepCache && residual != nil && finalActivation.derivativeNeedsInput
-        var pre = [Float](repeating: 0, count: keepPre ? count : 0)
-        var activated = [Float](repeating: 0, count: keepActivated ? count : 0)
-        var sum = [Float](repeating: 0, count: keepSum ? count : 0)
+        // Every element is written by the epilogue of its example, so the kept arrays need no zero fill.
+        func kept(_ keep: Bool) -> [Float] {
+            [Float](unsafeUninitializedCapacity: keep ? count : 0) { _, n in n = keep ? count : 0 }
+        }
+        var pre = kept(keepPre)
+        var activated = kept(keepActivated)
+        var sum = kept(keepSum)
         let empty: [Float] = []
         let (y, convCache) = try pre.withUnsafeMutableBufferPointer { pp in
             try activated.withUnsafeMutableBufferPointer { ap in
@@ -194,13 +198,13 @@ public struct TemporalBlock: Sendable, Equatable {
                             let resBase = residual == nil ? nil : rp.baseAddress
                             return try conv.forward(x, outputTime: time) { b, y in
                                 let o = b * per
-                                if let preBase { (preBase + o).update(from: y, count: per) }
+                                if let preBase { (preBase + o).initialize(from: y, count: per) }
                                 activation.apply(inPlace: y, count: per)
-                                if let actBase { (actBase + o).update(from: y, count: per) }
+                                if let actBase { (actBase + o).initialize(from: y, count: per) }
                                 if let maskBase { tcn_multiply(y, maskBase + o, per) }
                                 if let resBase {
                                     tcn_add(y, resBase + o, per)
-                                    if let sumBase { (sumBase + o).update(from: y, count: per) }
+                                    if let sumBase { (sumBase + o).initialize(from: y, count: per) }
                                     finalActivation.apply(inPlace: y, count: per)
                                 }
                             }
