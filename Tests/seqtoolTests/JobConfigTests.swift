@@ -78,6 +78,14 @@ func decodeConfig(_ object: [String: Any]) throws -> JobConfig {
         object = tinyConfig(folder: folder)
         object["window"] = ["length": "long"]
         #expect(throws: JobError.self) { try decodeConfig(object) }
+        object = tinyConfig(folder: folder)
+        object["model"] = ["channels": [4], "skipConnections": true, "skipSource": "branches"]
+        do {
+            _ = try decodeConfig(object)
+            Issue.record("an unknown skipSource was accepted")
+        } catch let error as JobError {
+            #expect(error.description.contains("model.skipSource"), "\(error)")
+        }
     }
 
     @Test func impossibleCombinationsAreNamed() throws {
