@@ -1,3 +1,5 @@
+import CTCNKernels
+
 /// How a `Conv1d` pads time so that the output has as many steps as the input.
 public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
     /// Pad `(kernelSize − 1) · dilation` zeros on the left only: output `t` sees inputs `≤ t`.
@@ -202,34 +204,58 @@ public struct Conv1d: Sendable, Equatable {
         var effectiveWeight: Tensor
         var batch: Int
         var time: Int
+        var taps: Taps
+    }
+
+    /// Where output step `t`'s taps sit in the input: tap `j` reads input step `offset + t · step + j · spacing`
+    /// (zero outside the input). Unpruned: `step` 1, `spacing` = dilation, `offset` = −left padding.
+    struct Taps: Equatable {
+        var offset: Int
+        var step: Int
+        var spacing: Int
+    }
+
+    /// The taps for `time` outputs on a grid of stride `outputStride` from `inputTime` inputs on a grid of stride
+    /// `inputStride` (`TimeGrid`; both grids end at the sequence's last step).
+    private func taps(inputTime: Int, time: Int, inputStride: Int, outputStride: Int) -> Taps {
+        let inputStride = max(1, inputStride)
+        let step = time <= 1 ? 1 : outputStride / inputStride
+        precondition(
+            time <= 1 || (outputStride >= inputStride && outputStride % inputStride == 0),
+            "conv: output stride \(outputStride) from input stride \(inputStride)")
+        precondition(
+            kernelSize == 1 || dilation % inputStride == 0, "conv: dilation \(dilation) on stride \(inputStride)")
+        let spacing = kernelSize == 1 ? 0 : dilation / inputStride
+        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation) / inputStride
+        return Taps(offset: (inputTime - 1) - max(0, time - 1) * step - left, step: step, spacing: spacing)
     }
 
     /// The forward pass, keeping what `backward` needs (the input, not the im2col columns: `backward`
     /// rebuilds them, which keeps memory at the size of the activations).
     ///
     /// - Parameters:
-    ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence.
-    ///   - outputTime: compute only the last `outputTime ≤ inputTime` output steps (default: all). When `x` does
-    ///     not start at the sequence's first step, it must hold every tap those outputs read
-    ///     (`inputTime ≥ outputTime + (k − 1)·d`); steps before the sequence are the zero padding.
+    ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence, `inputStride` apart
+    ///     (`TimeGrid`; default 1).
+    ///   - outputTime: compute only the last `outputTime` output steps, `outputStride` apart (a multiple of
+    ///     `inputStride`; default: every input step). When `x` does not start at the sequence's first step, it
+    ///     must hold every tap those outputs read; steps before the sequence are the zero padding.
     ///   - epilogue: called with each example's index and output `[out, outputTime]` right after its GEMM, while
     ///     it is in cache (layers fuse their element-wise work here); it may run on any thread and must touch
     ///     only that example's data.
     func forward(
-        _ x: Tensor, outputTime: Int? = nil,
+        _ x: Tensor, outputTime: Int? = nil, inputStride: Int = 1, outputStride: Int = 1,
         epilogue: ((_ example: Int, _ output: UnsafeMutablePointer<Float>) -> Void)? = nil
     ) throws -> (output: Tensor, cache: Cache) {
         let (batch, _, inputTime) = try x.batchChannelsTime(name: "conv input", channels: inputChannels)
         let time = outputTime ?? inputTime
-        precondition(time <= inputTime, "conv: \(time) output steps from \(inputTime) input steps")
-        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation) - (inputTime - time)
+        let taps = taps(inputTime: inputTime, time: time, inputStride: inputStride, outputStride: outputStride)
         let rows = inputChannels * kernelSize
         let w = effectiveWeight()
         // Every element is written by the GEMM (beta = 0) or the bias fill, so the output needs no zero fill.
         var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
             n = batch * outputChannels * time
         }
-        let direct = kernelSize == 1 && inputTime == time
+        let direct = kernelSize == 1 && inputTime == time && taps.step == 1
         let biasData = bias?.data
         x.data.withUnsafeBufferPointer { xp in
             w.data.withUnsafeBufferPointer { wp in
@@ -255,7 +281,7 @@ public struct Conv1d: Sendable, Equatable {
                                         transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
                                         lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
                                 } else {
-                                    im2col(xb, inputTime: inputTime, time: time, left: left, into: columns, ld: time)
+                                    im2col(xb, inputTime: inputTime, time: time, taps: taps, into: columns, ld: time)
                                     sgemm(
                                         transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
                                         lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
@@ -269,25 +295,39 @@ public struct Conv1d: Sendable, Equatable {
         }
         return (
             Tensor(uncheckedShape: [batch, outputChannels, time], data: y),
-            Cache(input: x, effectiveWeight: w, batch: batch, time: time)
+            Cache(input: x, effectiveWeight: w, batch: batch, time: time, taps: taps)
         )
     }
 
+    /// The outputs `lo..<hi` of `0..<time` whose tap `j` falls inside the input (the rest read padding).
+    @inline(__always)
+    private func inside(tap j: Int, _ taps: Taps, time: Int, inputTime: Int) -> (shift: Int, lo: Int, hi: Int) {
+        let shift = taps.offset + j * taps.spacing
+        // Smallest t with shift + t·step ≥ 0, and with shift + t·step ≥ inputTime (ceiling divisions).
+        func ceilDiv(_ a: Int, _ b: Int) -> Int { a <= 0 ? -((-a) / b) : (a + b - 1) / b }
+        let lo = min(time, max(0, ceilDiv(-shift, taps.step)))
+        let hi = max(lo, min(time, ceilDiv(inputTime - shift, taps.step)))
+        return (shift, lo, hi)
+    }
+
     /// Shifted copies of one example `x` `[in, inputTime]`:
-    /// `columns[(i·k + j), t] = x[i, t + j·d − left]` for `t < time` (row stride `ld`), zero outside the input
-    /// (only those entries are zero-filled, not the whole buffer).
+    /// `columns[(i·k + j), t] = x[i, offset + t · step + j · spacing]` for `t < time` (row stride `ld`; see
+    /// `Taps`), zero outside the input (only those entries are zero-filled, not the whole buffer).
     func im2col(
-        _ x: UnsafePointer<Float>, inputTime: Int, time: Int, left: Int, into columns: UnsafeMutablePointer<Float>,
+        _ x: UnsafePointer<Float>, inputTime: Int, time: Int, taps: Taps, into columns: UnsafeMutablePointer<Float>,
         ld: Int
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
-                let shift = j * dilation - left
+                let (shift, lo, hi) = inside(tap: j, taps, time: time, inputTime: inputTime)
                 let row = columns + (i * kernelSize + j) * ld
-                let lo = min(time, max(0, -shift))
-                let hi = max(lo, min(time, inputTime - shift))
+                let source = x + i * inputTime + shift
                 row.initialize(repeating: 0, count: lo)
-                (row + lo).initialize(from: x + i * inputTime + lo + shift, count: hi - lo)
+                if taps.step == 1 {
+                    (row + lo).initialize(from: source + lo, count: hi - lo)
+                } else {
+                    for t in lo..<hi { (row + t).initialize(to: source[t * taps.step]) }
+                }
                 (row + hi).initialize(repeating: 0, count: time - hi)
             }
         }
@@ -312,9 +352,9 @@ public struct Conv1d: Sendable, Equatable {
         let time = cache.time
         let inputTime = cache.input.shape[2]
         let rows = inputChannels * kernelSize
-        let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation) - (inputTime - time)
+        let taps = cache.taps
         precondition(dy.shape == [batch, outputChannels, time], "conv backward: dy \(dy.shape)")
-        let direct = kernelSize == 1 && inputTime == time
+        let direct = kernelSize == 1 && inputTime == time && taps.step == 1
         let width = batch * time
         // With a bias, a row of ones under the columns makes the GEMM's last output column the bias gradient.
         let extended = rows + (bias == nil ? 0 : 1)
@@ -340,7 +380,7 @@ public struct Conv1d: Sendable, Equatable {
                                         for b in examples {
                                             im2col(
                                                 xBase + b * inputChannels * inputTime, inputTime: inputTime,
-                                                time: time, left: left, into: columns + b * time, ld: width)
+                                                time: time, taps: taps, into: columns + b * time, ld: width)
                                             if extended > rows {
                                                 (columns + rows * width + b * time).initialize(
                                                     repeating: 1, count: time)
@@ -362,7 +402,7 @@ public struct Conv1d: Sendable, Equatable {
                                                     transA: true, transB: false, m: rows, n: time, k: outputChannels,
                                                     wBase, lda: rows, gb, ldb: width, beta: 0, dColumns, ldc: time)
                                                 col2im(
-                                                    dColumns, time: time, inputTime: inputTime, left: left, into: dxb)
+                                                    dColumns, time: time, inputTime: inputTime, taps: taps, into: dxb)
                                             }
                                         }
                                     }
@@ -416,17 +456,19 @@ public struct Conv1d: Sendable, Equatable {
     /// The adjoint of `im2col` for one example: scatter-adds column gradients (`[in · k, time]`) into `dx`
     /// `[in, inputTime]`.
     func col2im(
-        _ columns: UnsafePointer<Float>, time: Int, inputTime: Int, left: Int, into dx: UnsafeMutablePointer<Float>
+        _ columns: UnsafePointer<Float>, time: Int, inputTime: Int, taps: Taps, into dx: UnsafeMutablePointer<Float>
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
-                let shift = j * dilation - left
-                let lo = min(time, max(0, -shift))
-                let hi = max(lo, min(time, inputTime - shift))
+                let (shift, lo, hi) = inside(tap: j, taps, time: time, inputTime: inputTime)
                 guard lo < hi else { continue }
                 let src = columns + (i * kernelSize + j) * time
                 let dst = dx + i * inputTime + shift
-                for t in lo..<hi { dst[t] += src[t] }
+                if taps.step == 1 {
+                    tcn_add(dst + lo, src + lo, hi - lo)
+                } else {
+                    for t in lo..<hi { dst[t * taps.step] += src[t] }
+                }
             }
         }
     }

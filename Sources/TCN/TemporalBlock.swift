@@ -72,17 +72,54 @@ public struct TemporalBlock: Sendable, Equatable {
 
     /// What the backward pass needs from the whole block.
     struct Cache {
+        var grids: Grids
         var stages: [StageCache]
         var downsample: Conv1d.Cache?
         var sum: Tensor
         var output: Tensor
     }
 
+    /// The sequence steps a (receptive-field-pruned) pass computes in the block: its input, the first
+    /// convolution's output and the block's output (`TimeGrid`s, all ending at the sequence's last step).
+    struct Grids: Equatable, Sendable {
+        var input: TimeGrid
+        var middle: TimeGrid
+        var output: TimeGrid
+
+        /// Every step of a `time`-step sequence (no pruning).
+        static func full(_ time: Int) -> Grids { Grids(input: .full(time), middle: .full(time), output: .full(time)) }
+    }
+
+    /// The grids that produce `output` from the steps its causal filters read, in a `time`-step sequence.
+    func grids(producing output: TimeGrid, time: Int) -> Grids {
+        let middle = output.inputGrid(kernelSize: conv2.kernelSize, dilation: conv2.dilation, time: time)
+        let input = middle.inputGrid(kernelSize: conv1.kernelSize, dilation: conv1.dilation, time: time)
+        return Grids(input: input, middle: middle, output: output)
+    }
+
+    /// `conv` from grid `from` (held by `x`) to grid `to`.
+    private func convolve(
+        _ conv: Conv1d, _ x: Tensor, from: TimeGrid, to: TimeGrid,
+        epilogue: ((_ example: Int, _ output: UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) throws -> (output: Tensor, cache: Conv1d.Cache) {
+        try conv.forward(
+            x, outputTime: to.count, inputStride: from.stride, outputStride: to.stride, epilogue: epilogue)
+    }
+
+    /// The residual: `downsample(x)` or `x` on the output grid.
+    private func residual(_ x: Tensor, grids: Grids) throws -> (Tensor, Conv1d.Cache?) {
+        if let downsample {
+            let (r, cache) = try convolve(downsample, x, from: grids.input, to: grids.output)
+            return (r, cache)
+        }
+        return (x.suffix(grids.output.count, stride: grids.output.stride(within: grids.input)), nil)
+    }
+
     /// conv → norm → act → dropout for stage `s` (0 or 1).
     private mutating func stage(
-        _ s: Int, _ x: Tensor, outputTime: Int, training: Bool, random: inout TCNRandom
+        _ s: Int, _ x: Tensor, from: TimeGrid, to: TimeGrid, training: Bool, random: inout TCNRandom
     ) throws -> (Tensor, StageCache) {
-        let (c, convCache) = try (s == 0 ? conv1 : conv2).forward(x, outputTime: outputTime)
+        let (c, convCache) = try convolve(s == 0 ? conv1 : conv2, x, from: from, to: to)
         var normalized = c
         var bnCache: BatchNorm1d.Cache?
         var lnCache: LayerNormChannels.Cache?
@@ -102,39 +139,26 @@ public struct TemporalBlock: Sendable, Equatable {
         )
     }
 
-    /// Input steps one output step of the block depends on, minus one: `2 · (k − 1) · d` (causal).
-    var span: Int { (conv1.kernelSize - 1) * conv1.dilation + (conv2.kernelSize - 1) * conv2.dilation }
-
     /// The forward pass; in training, batch norms update their running statistics and dropout draws masks.
     ///
     /// - Parameters:
-    ///   - x: `[batch, in, inputTime]`, the last `inputTime` steps of the sequence.
-    ///   - outputTime: compute only the last `outputTime` steps (default all). When `x` does not start at the
-    ///     sequence's first step it must hold `outputTime + span` steps (causal padding only).
+    ///   - x: `[batch, in, grids.input.count]`, the steps `grids.input` of the sequence.
+    ///   - grids: the steps to compute (`grids(producing:time:)` for a pruned pass; default every step of `x`).
     ///   - keepCache: `false` keeps nothing for a backward pass in the fused path (inference; default `true`).
     mutating func forward(
-        _ x: Tensor, outputTime: Int? = nil, training: Bool, keepCache: Bool = true, random: inout TCNRandom
+        _ x: Tensor, grids: Grids? = nil, training: Bool, keepCache: Bool = true, random: inout TCNRandom
     ) throws -> (Tensor, Cache) {
-        let inputTime = x.shape.count == 3 ? x.shape[2] : 0
-        let time = outputTime ?? inputTime
-        let middle = min(inputTime, time + (conv2.kernelSize - 1) * conv2.dilation)
+        let grids = grids ?? .full(x.shape.count == 3 ? x.shape[2] : 0)
         if fused {
-            return try fusedForward(
-                x, middle: middle, time: time, training: training, keepCache: keepCache, random: &random)
+            return try fusedForward(x, grids: grids, training: training, keepCache: keepCache, random: &random)
         }
-        let (h1, c1) = try stage(0, x, outputTime: middle, training: training, random: &random)
-        let (h2, c2) = try stage(1, h1, outputTime: time, training: training, random: &random)
+        let (h1, c1) = try stage(0, x, from: grids.input, to: grids.middle, training: training, random: &random)
+        let (h2, c2) = try stage(1, h1, from: grids.middle, to: grids.output, training: training, random: &random)
         var sum = h2
-        var downCache: Conv1d.Cache?
-        if let downsample {
-            let (r, cache) = try downsample.forward(x, outputTime: time)
-            sum.add(r)
-            downCache = cache
-        } else {
-            sum.add(x.suffix(time))
-        }
+        let (r, downCache) = try residual(x, grids: grids)
+        sum.add(r)
         let y = finalActivation(sum)
-        return (y, Cache(stages: [c1, c2], downsample: downCache, sum: sum, output: y))
+        return (y, Cache(grids: grids, stages: [c1, c2], downsample: downCache, sum: sum, output: y))
     }
 
     /// Whether the block runs the fused path: without normalisation layers everything after each convolution
@@ -145,32 +169,30 @@ public struct TemporalBlock: Sendable, Equatable {
 
     /// The fused forward pass (see `fused`): the same values as the stage-by-stage pass.
     private func fusedForward(
-        _ x: Tensor, middle: Int, time: Int, training: Bool, keepCache: Bool, random: inout TCNRandom
+        _ x: Tensor, grids: Grids, training: Bool, keepCache: Bool, random: inout TCNRandom
     ) throws -> (Tensor, Cache) {
         let batch = x.shape[0]
-        var downCache: Conv1d.Cache?
-        let residual: Tensor
-        if let downsample {
-            (residual, downCache) = try downsample.forward(x, outputTime: time)
-        } else {
-            residual = x.suffix(time)
-        }
-        let mask1 = dropout.mask(for: [batch, conv1.outputChannels, middle], training: training, random: &random)
+        let (residual, downCache) = try residual(x, grids: grids)
+        let mask1 = dropout.mask(
+            for: [batch, conv1.outputChannels, grids.middle.count], training: training, random: &random)
         let (h1, stage1, _) = try fusedStage(
-            conv1, x, time: middle, mask: mask1, residual: nil, keepCache: keepCache)
-        let mask2 = dropout.mask(for: [batch, conv2.outputChannels, time], training: training, random: &random)
+            conv1, x, from: grids.input, to: grids.middle, mask: mask1, residual: nil, keepCache: keepCache)
+        let mask2 = dropout.mask(
+            for: [batch, conv2.outputChannels, grids.output.count], training: training, random: &random)
         let (y, stage2, sum) = try fusedStage(
-            conv2, h1, time: time, mask: mask2, residual: residual, keepCache: keepCache)
-        return (y, Cache(stages: [stage1, stage2], downsample: downCache, sum: sum ?? y, output: y))
+            conv2, h1, from: grids.middle, to: grids.output, mask: mask2, residual: residual, keepCache: keepCache)
+        return (y, Cache(grids: grids, stages: [stage1, stage2], downsample: downCache, sum: sum ?? y, output: y))
     }
 
     /// conv → activation → dropout (→ + residual → final activation), all but the GEMM per example in the
     /// convolution's epilogue. Keeps only what the backward pass needs: the pre-activation for activations whose
     /// derivative needs it (GELU), the activation when the output is something else, the residual sum likewise.
     private func fusedStage(
-        _ conv: Conv1d, _ x: Tensor, time: Int, mask: [Float]?, residual: Tensor?, keepCache: Bool
+        _ conv: Conv1d, _ x: Tensor, from: TimeGrid, to: TimeGrid, mask: [Float]?, residual: Tensor?,
+        keepCache: Bool
     ) throws -> (output: Tensor, stage: StageCache, sum: Tensor?) {
         let batch = x.shape[0]
+        let time = to.count
         let per = conv.outputChannels * time
         let count = batch * per
         let keepPre = keepCache && activation.derivativeNeedsInput
@@ -196,7 +218,7 @@ public struct TemporalBlock: Sendable, Equatable {
                             let sumBase = keepSum ? sp.baseAddress : nil
                             let maskBase = mask == nil ? nil : mp.baseAddress
                             let resBase = residual == nil ? nil : rp.baseAddress
-                            return try conv.forward(x, outputTime: time) { b, y in
+                            return try convolve(conv, x, from: from, to: to) { b, y in
                                 let o = b * per
                                 if let preBase { (preBase + o).initialize(from: y, count: per) }
                                 activation.apply(inPlace: y, count: per)
@@ -263,15 +285,15 @@ public struct TemporalBlock: Sendable, Equatable {
 
     /// Adds every parameter gradient under `prefix` and returns the input gradient (zeros without
     /// `needInputGradient`, which skips its GEMMs). `branchGradient` is the gradient of the residual branch's last
-    /// steps from a skip sum (`residualBranch`), or `nil`.
+    /// steps from a skip sum (`residualBranch`) on grid `branchGrid`, or `nil`.
     func backward(
         _ dy: Tensor, cache: Cache, prefix: String, gradients: inout TensorDictionary, needInputGradient: Bool = true,
-        branchGradient: Tensor? = nil
+        branchGradient: Tensor? = nil, branchGrid: TimeGrid = .full(0)
     ) -> Tensor {
         let dSum = finalActivation.backward(dy, input: cache.sum, output: cache.output)
         var g = dSum
         // The branch feeds both the residual sum and the skip sum; the residual path below takes `dSum` alone.
-        if let branchGradient { g.addSuffix(branchGradient) }
+        if let branchGradient { g.addSuffix(branchGradient, stride: branchGrid.stride(within: cache.grids.output)) }
         if fused {
             for s in [1, 0] {
                 let st = cache.stages[s]
@@ -304,7 +326,7 @@ public struct TemporalBlock: Sendable, Equatable {
                 needInputGradient: needInputGradient)
             if needInputGradient { g.add(r) }
         } else if needInputGradient {
-            g.addSuffix(dSum)
+            g.addSuffix(dSum, stride: cache.grids.output.stride(within: cache.grids.input))
         }
         return g
     }

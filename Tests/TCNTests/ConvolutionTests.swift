@@ -54,6 +54,52 @@ struct ConvolutionTests {
         }
     }
 
+    /// Receptive-field pruning: for outputs on a grid of every `s`-th step (`TimeGrid`), the input grid holds every
+    /// step a tap reads, and the convolution between the two grids equals the full convolution at those steps —
+    /// forward, input gradient and weight gradients.
+    @Test func stridedGridsMatchTheFullConvolution() throws {
+        var rng = SplitMix64(seed: 29)
+        let time = 30
+        let cases = [1, 2, 3].flatMap { k in
+            [1, 2, 3, 4, 6].flatMap { d in [0, 1, 2, 3, 4, 8, 12].map { (k, d, $0) } }
+        }
+        for (k, d, s) in cases {
+            for count in s == 0 ? [1] : [1, 2, 3, (time - 1) / s + 1] {
+                let output = TimeGrid(stride: s, count: count)
+                let input = output.inputGrid(kernelSize: k, dilation: d, time: time)
+                let label = "k=\(k) d=\(d) out=\(output) in=\(input)"
+                let held = Set((0..<input.count).map { time - 1 - input.stride * (input.count - 1 - $0) })
+                for j in 0..<count {
+                    let t = time - 1 - s * (count - 1 - j)
+                    for tap in 0..<k where t - tap * d >= 0 {
+                        #expect(held.contains(t - tap * d), "\(label): step \(t - tap * d) not held")
+                    }
+                }
+                let conv = try Conv1d(
+                    weight: randomTensor([3, 2, k], &rng), bias: randomTensor([3], &rng),
+                    weightGain: randomTensor([3, 1, 1], &rng, low: 0.5, high: 2), dilation: d)
+                let x = randomTensor([2, 2, time], &rng)
+                let (full, fullCache) = try conv.forward(x)
+                let (y, cache) = try conv.forward(
+                    x.suffix(input.count, stride: input.stride), outputTime: count, inputStride: input.stride,
+                    outputStride: s)
+                let outStride = output.stride(within: .full(time))
+                assertClose(y.data, full.suffix(count, stride: outStride).data, rtol: 1e-5, atol: 1e-6, label)
+                let dy = randomTensor(y.shape, &rng)
+                var dyFull = Tensor(zeros: full.shape)
+                dyFull.addSuffix(dy, stride: outStride)
+                var gFull = TensorDictionary()
+                var g = TensorDictionary()
+                let dxFull = conv.backward(dyFull, cache: fullCache, prefix: "", gradients: &gFull)
+                let dxHeld = conv.backward(dy, cache: cache, prefix: "", gradients: &g)
+                var dx = Tensor(zeros: x.shape)
+                dx.addSuffix(dxHeld, stride: input.stride(within: .full(time)))
+                assertClose(dx.data, dxFull.data, rtol: 1e-5, atol: 1e-6, label)
+                for (key, value) in gFull { assertClose(g[key]?.data ?? [], value.data, rtol: 1e-5, atol: 1e-5, key) }
+            }
+        }
+    }
+
     @Test func causalOutputDependsOnlyOnThePast() throws {
         var rng = SplitMix64(seed: 3)
         let conv = try Conv1d(weight: randomTensor([2, 1, 3], &rng), bias: nil, dilation: 2)

@@ -142,6 +142,22 @@ struct ModelTests {
         ),
         (Configs.make(head: .lastStep, loss: .mse, kernelSize: 5, channels: [3, 3, 3, 3, 3]), [40, 40, 40]),
         (Configs.make(normalization: .batchNorm, head: .lastStep, loss: .mse, channels: [4, 4]), [40, 35, 40]),
+        // Full-length samples: strided grids (every 2d-th step), including a first block on a strided input
+        // (dilations from 2), dilations whose grids need gcd strides, skips with projections and layer norm.
+        (Configs.make(head: .lastStep, loss: .mse, channels: [3, 4, 4], dilations: [2, 4, 8]), [40, 40, 40]),
+        (
+            Configs.make(head: .lastStep, loss: .mse, skip: true, channels: [3, 5, 4, 4], dilations: [1, 3, 2, 6]),
+            [40, 40, 40]
+        ),
+        (
+            Configs.make(
+                head: .lastStep, loss: .crossEntropy, skip: true, kernelSize: 2, channels: [3, 5, 4],
+                skipSource: .residualBranch), [40, 40, 40]
+        ),
+        (
+            Configs.make(normalization: .layerNorm, head: .lastStep, loss: .mse, channels: [4, 4, 4], reset: 2),
+            [40, 40, 40]
+        ),
     ])
     func prunedLastStepPassEqualsTheFullPass(config: TCNConfiguration, lengths: [Int]) throws {
         var rng = SplitMix64(seed: 17)
@@ -159,6 +175,9 @@ struct ModelTests {
                 x, lengths: lengths, training: training, pruned: true, keepCache: true, random: &r2)
             if config.backbone.normalization != .batchNorm {
                 #expect(cacheB.features.shape[2] < 40, "pruning took effect: \(cacheB.features.shape)")
+                if lengths.allSatisfy({ $0 == 40 }) {
+                    #expect(cacheB.features.shape[2] == 1, "full-length samples need one top step")
+                }
             }
             assertClose(b.data, a.data, rtol: 1e-5, atol: 1e-6)
             let dOut = randomTensor(a.shape, &rng)

@@ -58,19 +58,26 @@ struct Workload {
     var streams: Int?
 
     /// Forward convolution FLOPs of one batch as executed: a last-step head computes only the steps that reach
-    /// the last output (receptive-field pruning), so this is less than `forwardFLOPs` there.
+    /// the last output (receptive-field pruning: block `i`'s outputs on a grid of every `s`-th step need its
+    /// inputs on every `gcd(s, 2^i)`-th step), so this is less than `forwardFLOPs` there.
     var executedForwardFLOPs: Double {
         guard !perStep else { return forwardFLOPs }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        /// Steps (stride, count) a filter with dilation `d` reads for outputs on (stride, count).
+        func input(_ grid: (stride: Int, count: Int), _ d: Int) -> (stride: Int, count: Int) {
+            let s = gcd(grid.stride, d)
+            let reach = grid.stride * (grid.count - 1) + d * (kernel - 1)
+            return (s, min(reach / s + 1, (time - 1) / s + 1))
+        }
         var total = 0
-        var need = 1
+        var need = (stride: 0, count: 1)
         for i in (0..<blocks).reversed() {
-            let span = (kernel - 1) * (1 << i)
             let output = need
-            let middle = min(time, output + span)
-            need = min(time, middle + span)
+            let middle = input(output, 1 << i)
+            need = input(middle, 1 << i)
             let cin = i == 0 ? inputChannels : width
-            total += width * cin * kernel * middle + width * width * kernel * output
-            total += cin == width ? 0 : width * cin * output
+            total += width * cin * kernel * middle.count + width * width * kernel * output.count
+            total += cin == width ? 0 : width * cin * output.count
         }
         return 2 * Double(batch * total)
     }
