@@ -263,30 +263,63 @@ public struct Conv1d: Sendable, Equatable {
                     guard let xBase = xp.baseAddress, let wBase = wp.baseAddress, let yBase = yp.baseAddress,
                         time > 0
                     else { return }
-                    let work = outputChannels * rows * time
-                    TCNThreads.forEachRange(batch, grain: TCNThreads.grain(itemWork: work)) { examples in
-                        Scratch.with(direct ? 0 : rows * time) { columns in
-                            for b in examples {
-                                let xb = xBase + b * inputChannels * inputTime
-                                let yb = yBase + b * outputChannels * time
-                                // The bias is written first and the GEMM adds to it (beta = 1): one pass less.
-                                if let biasData {
-                                    for o in 0..<outputChannels {
-                                        (yb + o * time).initialize(repeating: biasData[o], count: time)
+                    // Short outputs (the upper blocks of a pruned pass) are computed for a group of examples
+                    // at once: their columns side by side make one GEMM wide enough to run near full speed.
+                    // Groups are fixed by the batch alone, so the arithmetic is the same for any thread count.
+                    let group = Self.exampleGroup(time: time, batch: batch)
+                    let groups = (batch + group - 1) / group
+                    let work = outputChannels * rows * time * group
+                    TCNThreads.forEachRange(groups, grain: TCNThreads.grain(itemWork: work)) { part in
+                        let columnCount = direct && group == 1 ? 0 : rows * time * group
+                        Scratch.with(columnCount + (group > 1 ? outputChannels * time * group : 0)) { scratch in
+                            let columns = scratch
+                            for g in part {
+                                let examples = (g * group)..<min(batch, (g + 1) * group)
+                                if group == 1 {
+                                    let b = examples.lowerBound
+                                    let xb = xBase + b * inputChannels * inputTime
+                                    let yb = yBase + b * outputChannels * time
+                                    // The bias is written first and the GEMM adds to it (beta = 1): one pass less.
+                                    if let biasData {
+                                        for o in 0..<outputChannels {
+                                            (yb + o * time).initialize(repeating: biasData[o], count: time)
+                                        }
                                     }
+                                    let beta: Float = biasData == nil ? 0 : 1
+                                    if direct {
+                                        sgemm(
+                                            transA: false, transB: false, m: outputChannels, n: time, k: rows,
+                                            wBase, lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
+                                    } else {
+                                        im2col(
+                                            xb, inputTime: inputTime, time: time, taps: taps, into: columns, ld: time)
+                                        sgemm(
+                                            transA: false, transB: false, m: outputChannels, n: time, k: rows,
+                                            wBase, lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
+                                    }
+                                    epilogue?(b, yb)
+                                    continue
                                 }
-                                let beta: Float = biasData == nil ? 0 : 1
-                                if direct {
-                                    sgemm(
-                                        transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                        lda: rows, xb, ldb: inputTime, beta: beta, yb, ldc: time)
-                                } else {
-                                    im2col(xb, inputTime: inputTime, time: time, taps: taps, into: columns, ld: time)
-                                    sgemm(
-                                        transA: false, transB: false, m: outputChannels, n: time, k: rows, wBase,
-                                        lda: rows, columns, ldb: time, beta: beta, yb, ldc: time)
+                                let width = examples.count * time
+                                let product = scratch + columnCount
+                                for (e, b) in examples.enumerated() {
+                                    im2col(
+                                        xBase + b * inputChannels * inputTime, inputTime: inputTime, time: time,
+                                        taps: taps, into: columns + e * time, ld: width)
                                 }
-                                epilogue?(b, yb)
+                                sgemm(
+                                    transA: false, transB: false, m: outputChannels, n: width, k: rows, wBase,
+                                    lda: rows, columns, ldb: width, beta: 0, product, ldc: width)
+                                for (e, b) in examples.enumerated() {
+                                    let yb = yBase + b * outputChannels * time
+                                    for o in 0..<outputChannels {
+                                        let source = product + o * width + e * time
+                                        let target = yb + o * time
+                                        let bias = biasData?[o] ?? 0
+                                        for t in 0..<time { (target + t).initialize(to: source[t] + bias) }
+                                    }
+                                    epilogue?(b, yb)
+                                }
                             }
                         }
                     }
@@ -298,6 +331,16 @@ public struct Conv1d: Sendable, Equatable {
             Cache(input: x, effectiveWeight: w, batch: batch, time: time, taps: taps)
         )
     }
+
+    /// Examples per GEMM for outputs of `time` steps: enough that a group holds about `groupColumns` columns
+    /// (one for long outputs). Per-example GEMMs only a few columns wide — the top blocks of a pruned pass compute
+    /// 1 to 13 steps on the configurations — run far below the machine's GEMM speed.
+    static func exampleGroup(time: Int, batch: Int) -> Int {
+        min(max(1, batch), max(1, groupColumns / max(1, time)))
+    }
+
+    /// The width a grouped GEMM aims for (see `exampleGroup`).
+    static let groupColumns = 128
 
     /// The outputs `lo..<hi` of `0..<time` whose tap `j` falls inside the input (the rest read padding).
     @inline(__always)
@@ -374,47 +417,67 @@ public struct Conv1d: Sendable, Equatable {
                                 let gradient = scratch + extended * width
                                 // Per example, in one parallel pass: its columns, its (transformed) output gradient
                                 // in the batch-wide matrix, and its input gradient (Wᵀ · dY, col2im) while dY is hot.
-                                let work = outputChannels * rows * time * (dxBase == nil ? 1 : 2)
-                                TCNThreads.forEachRange(batch, grain: TCNThreads.grain(itemWork: work)) { examples in
-                                    Scratch.with(direct || dxBase == nil ? 0 : rows * time) { dColumns in
-                                        for b in examples {
-                                            im2col(
-                                                xBase + b * inputChannels * inputTime, inputTime: inputTime,
-                                                time: time, taps: taps, into: columns + b * time, ld: width)
-                                            if extended > rows {
-                                                (columns + rows * width + b * time).initialize(
-                                                    repeating: 1, count: time)
+                                // Short outputs: the input-gradient GEMM of a group of examples at once (as forward).
+                                let group = Self.exampleGroup(time: time, batch: batch)
+                                let groups = (batch + group - 1) / group
+                                let work = outputChannels * rows * time * group * (dxBase == nil ? 1 : 2)
+                                TCNThreads.forEachRange(groups, grain: TCNThreads.grain(itemWork: work)) { part in
+                                    let dCount = (direct && group == 1) || dxBase == nil ? 0 : rows * time * group
+                                    Scratch.with(dCount) { dColumns in
+                                        for g in part {
+                                            let examples = (g * group)..<min(batch, (g + 1) * group)
+                                            for b in examples {
+                                                im2col(
+                                                    xBase + b * inputChannels * inputTime, inputTime: inputTime,
+                                                    time: time, taps: taps, into: columns + b * time, ld: width)
+                                                if extended > rows {
+                                                    (columns + rows * width + b * time).initialize(
+                                                        repeating: 1, count: time)
+                                                }
+                                                let gb = gradient + b * time
+                                                for o in 0..<outputChannels {
+                                                    (gb + o * width).initialize(
+                                                        from: gBase + (b * outputChannels + o) * time, count: time)
+                                                }
+                                                transform?(b, gb, width)
                                             }
-                                            let gb = gradient + b * time
-                                            for o in 0..<outputChannels {
-                                                (gb + o * width).initialize(
-                                                    from: gBase + (b * outputChannels + o) * time, count: time)
-                                            }
-                                            transform?(b, gb, width)
                                             guard let dxBase else { continue }
-                                            let dxb = dxBase + b * inputChannels * inputTime
-                                            if direct {
+                                            let first = examples.lowerBound
+                                            if direct && group == 1 {
                                                 sgemm(
                                                     transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                    wBase, lda: rows, gb, ldb: width, beta: 0, dxb, ldc: time)
-                                            } else {
-                                                sgemm(
-                                                    transA: true, transB: false, m: rows, n: time, k: outputChannels,
-                                                    wBase, lda: rows, gb, ldb: width, beta: 0, dColumns, ldc: time)
+                                                    wBase, lda: rows, gradient + first * time, ldb: width, beta: 0,
+                                                    dxBase + first * inputChannels * inputTime, ldc: time)
+                                                continue
+                                            }
+                                            let groupWidth = examples.count * time
+                                            sgemm(
+                                                transA: true, transB: false, m: rows, n: groupWidth,
+                                                k: outputChannels, wBase, lda: rows, gradient + first * time,
+                                                ldb: width, beta: 0, dColumns, ldc: groupWidth)
+                                            for (e, b) in examples.enumerated() {
                                                 col2im(
-                                                    dColumns, time: time, inputTime: inputTime, taps: taps, into: dxb)
+                                                    dColumns + e * time, ld: groupWidth, time: time,
+                                                    inputTime: inputTime, taps: taps,
+                                                    into: dxBase + b * inputChannels * inputTime)
                                             }
                                         }
                                     }
                                 }
                                 // Split over the columns' rows (the GEMM's n): each thread packs only its part
-                                // of the large column matrix.
-                                let grain = max(16, TCNThreads.grain(itemWork: outputChannels * width))
-                                TCNThreads.forEachRange(extended, grain: grain) { part in
-                                    sgemm(
-                                        transA: false, transB: true, m: outputChannels, n: part.count, k: width,
-                                        gradient, lda: width, columns + part.lowerBound * width, ldb: width,
-                                        beta: 0, dwBase + part.lowerBound, ldc: extended)
+                                // of the large column matrix. The parts depend on the shape alone — OpenBLAS's
+                                // edge kernels sum in another order, so a thread-dependent split changed bits.
+                                let parts = max(1, min(4, extended / 32))
+                                let partWork = outputChannels * width * (extended / parts)
+                                TCNThreads.forEachRange(parts, grain: TCNThreads.grain(itemWork: partWork)) { range in
+                                    for p in range {
+                                        let lo = p * extended / parts
+                                        let hi = (p + 1) * extended / parts
+                                        sgemm(
+                                            transA: false, transB: true, m: outputChannels, n: hi - lo, k: width,
+                                            gradient, lda: width, columns + lo * width, ldb: width, beta: 0,
+                                            dwBase + lo, ldc: extended)
+                                    }
                                 }
                             }
                         }
@@ -453,16 +516,17 @@ public struct Conv1d: Sendable, Equatable {
         return Tensor(uncheckedShape: [batch, inputChannels, inputTime], data: dx)
     }
 
-    /// The adjoint of `im2col` for one example: scatter-adds column gradients (`[in · k, time]`) into `dx`
-    /// `[in, inputTime]`.
+    /// The adjoint of `im2col` for one example: scatter-adds column gradients (`[in · k, time]`, row stride `ld`)
+    /// into `dx` `[in, inputTime]`.
     func col2im(
-        _ columns: UnsafePointer<Float>, time: Int, inputTime: Int, taps: Taps, into dx: UnsafeMutablePointer<Float>
+        _ columns: UnsafePointer<Float>, ld: Int, time: Int, inputTime: Int, taps: Taps,
+        into dx: UnsafeMutablePointer<Float>
     ) {
         for i in 0..<inputChannels {
             for j in 0..<kernelSize {
                 let (shift, lo, hi) = inside(tap: j, taps, time: time, inputTime: inputTime)
                 guard lo < hi else { continue }
-                let src = columns + (i * kernelSize + j) * time
+                let src = columns + (i * kernelSize + j) * ld
                 let dst = dx + i * inputTime + shift
                 if taps.step == 1 {
                     tcn_add(dst + lo, src + lo, hi - lo)

@@ -189,6 +189,33 @@ struct ModelTests {
         }
     }
 
+    /// Pruned passes group short outputs of several examples into one GEMM; the groups depend on the batch only,
+    /// so outputs and gradients are bit-identical for any thread count (layers wide enough to be split).
+    @Test(arguments: [HeadConfiguration.Kind.lastStep, .perStep])
+    func gradientsAreBitIdenticalAcrossThreadCounts(head: HeadConfiguration.Kind) throws {
+        let saved = TCNThreads.current
+        defer { try? TCNThreads.set(saved) }
+        var rng = SplitMix64(seed: 41)
+        let config = Configs.make(head: head, loss: .mse, skip: true, channels: [32, 32, 24])
+        let x = randomTensor([19, 2, 64], &rng)
+        var results: [(Tensor, TensorDictionary)] = []
+        for threads in [1, 2, 3] {
+            try TCNThreads.set(threads)
+            var model = try TCNModel(configuration: config, seed: 3)
+            var random = TCNRandom(seed: 1)
+            let (y, cache) = try model.forward(x, training: true, random: &random)
+            var dRng = SplitMix64(seed: 2)
+            results.append((y, model.backward(randomTensor(y.shape, &dRng), cache: cache)))
+        }
+        for (threads, (y, gradients)) in zip([2, 3], results.dropFirst()) {
+            #expect(y.data == results[0].0.data, "output, \(threads) threads")
+            #expect(Set(gradients.keys) == Set(results[0].1.keys))
+            for (key, value) in results[0].1.sorted(by: { $0.key < $1.key }) {
+                #expect(gradients[key]?.data == value.data, "\(key), \(threads) threads")
+            }
+        }
+    }
+
     /// Darts test: perturb input step j and record which output steps change.
     @Test(arguments: ConvolutionPadding.allCases)
     func receptiveFieldIsExactlyTheSetOfReachedOutputs(padding: ConvolutionPadding) throws {
