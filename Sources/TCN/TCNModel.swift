@@ -163,8 +163,8 @@ public struct TCNModel: Sendable, Equatable {
     /// A `.lastStep` head reads step `length − 1` of each sample; with causal padding only the steps its causal
     /// filters reach below it matter, so with `pruned` each block computes just the steps the blocks above it read
     /// (`TimeGrid`): for full-length samples the top block needs one step, the block below it every `2d`-th
-    /// step of its receptive field, and so on (for the speech configuration A 18 % of the convolution
-    /// work, for the adding problem B 19 %); with shorter samples, the steps from the shortest one's last step
+    /// step of its receptive field, and so on (for the speech configuration A 20 % of the convolution
+    /// work, for the adding problem B 14 %); with shorter samples, the steps from the shortest one's last step
     /// on. Not pruned: other heads, `.same` padding, and batch norm in training (its statistics cover every step).
     /// Without `keepCache` blocks keep no intermediate values for a backward pass (inference).
     mutating func forward(
