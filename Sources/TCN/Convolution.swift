@@ -34,10 +34,13 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// one OpenBLAS `sgemm` with the `[out, in · k]` weight — the weight's natural `[out, in, k]` order, so no
 /// repacking — writing straight into `y[b]`, then runs the caller's epilogue on `y[b]` while it is in cache
 /// (`TemporalBlock` fuses activation, dropout and the residual there). Examples run in parallel, one contiguous
-/// range per thread (`TCNThreads`). The backward pass lays every example's columns side by side
-/// (`[in · k + 1, batch · time]`, the extra row of ones giving the bias gradient) for one weight-gradient GEMM with
-/// inner size `batch · time` — its columns split over threads, so every entry is the same dot product whatever
-/// the thread count — and per example a column-gradient GEMM and a col2im scatter. Measured on TCNBench: per-tap GEMMs
+/// range per thread (`TCNThreads`); outputs shorter than `groupColumns` steps (the upper blocks of a pruned pass)
+/// are computed for a group of examples in one GEMM. A receptive-field-pruned pass gives the convolution inputs and
+/// outputs on strided grids (`TimeGrid`): im2col then gathers every `step`-th tap position (`Taps`).
+/// The backward pass lays every example's columns side by side (`[in · k + 1, batch · time]`, the extra row of
+/// ones giving the bias gradient) for one weight-gradient GEMM with inner size `batch · time` — its columns split
+/// into parts fixed by the shape, so every entry is the same computation whatever the thread count — and per
+/// example (or group) a column-gradient GEMM and a col2im scatter. Measured on TCNBench: per-tap GEMMs
 /// (`k` GEMMs of inner size `in` reading the input in place) were no faster than im2col (best 17.8 ms vs
 /// 14.6 ms, batch 32, 64 channels, k = 3, 256 steps) and batch-wide forward GEMMs no faster than per-example ones
 /// (A 5,457–6,298 vs 5,182–6,517 samples/s); the batch-wide weight gradient replaced per-example partial gradients
