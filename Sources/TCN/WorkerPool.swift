@@ -7,9 +7,9 @@ import Synchronization
 /// hundreds of microseconds each, and libdispatch parks its threads between them, so every region paid a
 /// kernel wake-up and hand-off (profiled: ~11 % of the step on the 2-core test machine, a KVM guest where waking an
 /// idle vCPU costs an inter-processor interrupt and a VM exit). Here `TCNThreads.current − 1` threads live for the
-/// whole process and, after each job, *spin* on the job word for `spinWindow` before they *park* on a condition
-/// variable: back-to-back regions find them awake (a hand-off is a cache-line transfer, well under a microsecond),
-/// while an idle process costs no CPU once the window has passed.
+/// whole process and, after each job, *spin* on the job word for `spinWindow` (100 µs) before they *park* on a
+/// condition variable: back-to-back regions find them awake (a hand-off is a cache-line transfer, well under a
+/// microsecond), while an idle process costs no CPU once the window has passed.
 ///
 /// A job is `count` items split into `shares` shares; share `s` is items `s, s + shares, s + 2·shares, …` (the
 /// assignment `TCNThreads.forEach` has always used, so results do not depend on the pool). The caller always runs
@@ -18,8 +18,8 @@ import Synchronization
 /// nothing left to claim. Which thread runs a share never changes what the share computes.
 ///
 /// One job runs at a time. A call that finds the pool busy — a `forEach` nested inside a body, or a second thread
-/// calling while a job is in flight — runs its items serially on its own thread (libdispatch serialises a nested
-/// `concurrentPerform` the same way), so nothing can deadlock.
+/// calling while a job is in flight — runs its items serially on its own thread, so nothing can deadlock (nested
+/// calls gain nothing from more threads anyway: the outer loop already keeps them busy).
 ///
 /// `@unchecked Sendable`: the job's `body` and `count` are plain stored properties shared across threads. The
 /// caller writes them before publishing the job word (a releasing store) and a worker reads them only after
@@ -33,15 +33,17 @@ final class WorkerPool: @unchecked Sendable {
     /// The most shares one job can have (the share fields of `state` are 16 bits wide).
     static let maximumShares = 0xFFFF
 
-    /// How long an idle worker spins on `state` after a job before it parks: 50 µs. Measured on TCNBench A–C: the
-    /// serial stretches between a training step's parallel regions (loss, optimiser, weight norm, bookkeeping) are
-    /// mostly shorter than that, so workers stay awake through a step; spinning longer bought nothing, shorter
-    /// windows let workers fall asleep mid-step. An idle process stops using CPU 50 µs after its last job.
-    static let spinWindow: UInt64 = 50_000
+    /// How long an idle worker spins on `state` after a job before it parks: 100 µs. Measured on TCNBench A (2 threads,
+    /// best of 100, ~1 s of work): parking at once (0 µs) made ~3 500 context switches and ~5 000 training
+    /// samples/s; 20 µs ~2 000, 50 µs ~1 000, 100 µs ~430 switches and ~5 400 samples/s; 300 µs and 1 ms cut the
+    /// switches further but were no faster within the noise (±5 %), and would cost more CPU in every idle gap. An
+    /// idle process stops using CPU 100 µs after its last job.
+    static let spinWindow: UInt64 = 100_000
 
     /// How long the caller spins for the other shares to finish before it parks: 200 µs. The shares it waits for
     /// are running (they were claimed), so the wait is the imbalance between shares, usually a few microseconds;
-    /// parking is for a worker that lost its core.
+    /// parking is for a worker that lost its core. 0, 20 µs, 200 µs, 500 µs and 1 ms measured the same within noise
+    /// on TCNBench A and C (the caller seldom waits that long).
     static let callerSpinWindow: UInt64 = 200_000
 
     /// The published job: bits 32–63 the job's generation (mod 2³²), 16–31 its share count, 0–15 the next unclaimed
@@ -149,8 +151,11 @@ final class WorkerPool: @unchecked Sendable {
         while workers.count < count {
             let worker = Worker()
             let seen = (generation & 0xFFFF_FFFF)
-            let thread = Thread { [self] in self.work(as: worker, seen: seen) }
-            thread.name = "seqtool.tcn.worker.\(workers.count + 1)"
+            let name = "tcn.worker.\(workers.count + 1)"
+            let thread = Thread { [self] in
+                Thread.current.name = name
+                self.work(as: worker, seen: seen)
+            }
             thread.start()
             workers.append(worker)
         }
