@@ -94,7 +94,8 @@ extension TCNThreads {
 
     /// The fewest GEMM multiply-adds worth a thread of their own (~10 µs of work at this machine's sgemm speed, as
     /// much as waking a thread costs): tiny layers, such as the top blocks of a receptive-field-pruned pass, run
-    /// on one thread.
+    /// on one thread. Re-measured with the spinning `WorkerPool`, whose hand-off is far cheaper: 2¹⁶–2¹⁸ were no
+    /// faster than 2¹⁹ beyond the noise (±3 % on TCNBench A), so the grain stayed.
     static let gemmGrain = 1 << 19
 
     /// The range grain for `count` items of `work` multiply-adds each (see `gemmGrain`).

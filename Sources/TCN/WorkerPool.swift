@@ -62,6 +62,13 @@ final class WorkerPool: @unchecked Sendable {
     /// Whether the caller is parked (or about to park) on `jobDone`.
     private let callerSleeping = Atomic<Bool>(false)
 
+    /// Whether the pool has more threads (workers and caller) than the machine has processors: then a spinning
+    /// thread may hold the core a working one needs, so spin loops yield (`sched_yield`) every 64 polls.
+    private let oversubscribed = Atomic<Bool>(false)
+
+    /// The processors the operating system lets this process use.
+    private static let processors = ProcessInfo.processInfo.activeProcessorCount
+
     /// Parks idle workers; signalled when a job is published or a worker is retired.
     private let workAvailable = NSCondition()
 
@@ -140,6 +147,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Starts or retires workers until `count` run. Caller holds `busy`.
     private func resize(workers count: Int) {
         guard workers.count != count else { return }
+        oversubscribed.store(count + 1 > Self.processors, ordering: .relaxed)
         if workers.count > count {
             for worker in workers[count...] { worker.retired.store(true, ordering: .sequentiallyConsistent) }
             workers.removeSubrange(count...)
@@ -182,6 +190,7 @@ final class WorkerPool: @unchecked Sendable {
             if polls & 63 == 0 {
                 if worker.retired.load(ordering: .relaxed) { return nil }
                 if monotonicNanoseconds() > deadline { break }
+                if oversubscribed.load(ordering: .relaxed) { sched_yield() }
             }
         }
         workAvailable.lock()
@@ -236,6 +245,7 @@ final class WorkerPool: @unchecked Sendable {
         var polls = 0
         while finished.load(ordering: .acquiring) < shares {
             polls += 1
+            if polls & 63 == 0, oversubscribed.load(ordering: .relaxed) { sched_yield() }
             if polls & 63 == 0, monotonicNanoseconds() > deadline {
                 jobDone.lock()
                 callerSleeping.store(true, ordering: .sequentiallyConsistent)
