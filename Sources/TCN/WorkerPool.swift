@@ -128,7 +128,7 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Retires or starts workers so that `count` run; does nothing if a job is in flight (the next job resizes).
+    /// Retires or starts workers so that `threads − 1` run; does nothing if a job is in flight (the next job resizes).
     func resize(toThreads threads: Int) {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         defer { busy.store(false, ordering: .releasing) }
