@@ -1,5 +1,4 @@
 import COpenBLAS
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -30,20 +29,22 @@ func sgemm(
 /// which per-example weight gradients are summed — is the same for any thread count, so results are bit-identical
 /// across thread counts and runs. Default: the number of active processors.
 public enum TCNThreads {
-    private static let storage = Mutex(max(1, ProcessInfo.processInfo.activeProcessorCount))
+    private static let storage = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// Sets the thread count (≥ 1).
+    /// Sets the thread count (≥ 1). The worker pool follows: it keeps `count − 1` threads (started or stopped here,
+    /// or by the next parallel loop if one is running now).
     ///
     /// - Throws: `TCNError.invalidParameter` when `count < 1`.
     public static func set(_ count: Int) throws {
         guard count >= 1 else {
             throw TCNError.invalidParameter(name: "threads", value: "\(count)", reason: "must be ≥ 1")
         }
-        storage.withLock { $0 = count }
+        storage.store(count, ordering: .relaxed)
+        WorkerPool.shared.resize(toThreads: count)
     }
 
     /// The current thread count.
-    public static var current: Int { storage.withLock { $0 } }
+    public static var current: Int { storage.load(ordering: .relaxed) }
 
     /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. `"Haswell"`, `"SkylakeX"`).
     ///
@@ -70,19 +71,19 @@ public enum TCNThreads {
 
     /// Calls `body(i)` for `i` in `0..<count`, spread over up to `current` threads; returns when all are done.
     /// Each call must touch only its own outputs.
+    ///
+    /// With `w = min(current, count)` shares, share `s` is items `s, s + w, s + 2w, …`; the calling thread runs
+    /// share 0 and the persistent `WorkerPool` threads the others (see there why not libdispatch). A call made while
+    /// another is in flight — from inside a body, or from a second thread — runs serially on its own thread.
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
         _ = processSetUp
-        let workers = min(current, count)
+        let threads = current
+        let workers = min(threads, count, WorkerPool.maximumShares)
         if workers <= 1 {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            let work = UncheckedSendable(escapable)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in stride(from: w, to: count, by: workers) { work.value(i) }
-            }
-        }
+        WorkerPool.shared.run(count: count, shares: workers, threads: threads, body)
     }
 }
 
@@ -93,7 +94,8 @@ extension TCNThreads {
 
     /// The fewest GEMM multiply-adds worth a thread of their own (~10 µs of work at this machine's sgemm speed, as
     /// much as waking a thread costs): tiny layers, such as the top blocks of a receptive-field-pruned pass, run
-    /// on one thread.
+    /// on one thread. Re-measured with the spinning `WorkerPool`, whose hand-off is far cheaper: 2¹⁶–2¹⁸ were no
+    /// faster than 2¹⁹ beyond the noise (±3 % on TCNBench A), so the grain stayed.
     static let gemmGrain = 1 << 19
 
     /// The range grain for `count` items of `work` multiply-adds each (see `gemmGrain`).
@@ -163,12 +165,4 @@ enum Scratch {
         defer { give(buffer) }
         return try body(buffer.base)
     }
-}
-
-/// Carries a non-`Sendable` value into `concurrentPerform`. Safe here because `concurrentPerform` returns only
-/// after every iteration has finished (the value never outlives the call) and each iteration writes only its own
-/// example's memory.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
