@@ -46,6 +46,9 @@ public enum TCNThreads {
     /// The current thread count.
     public static var current: Int { storage.load(ordering: .relaxed) }
 
+    /// The number of threads OpenBLAS itself may use (`openblas_get_num_threads`): 1 once the module has run a GEMM.
+    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
+
     /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. `"Haswell"`, `"SkylakeX"`).
     ///
     /// OpenBLAS chooses it when the process starts, from the CPU or from `OPENBLAS_CORETYPE`. On the AMD EPYC
@@ -61,7 +64,8 @@ public enum TCNThreads {
     /// TCNBench C: ~5 % of a training step, more of inference). The cost is that up to that much freed memory stays
     /// with the process.
     static let processSetUp: Bool = {
-        openblas_set_num_threads(1)
+        // Only when needed: setting the count starts OpenBLAS's thread pool again (`releaseIdleBLASThreads`).
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
         #if os(Linux)
             _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
             _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
@@ -88,6 +92,26 @@ public enum TCNThreads {
 }
 
 extension TCNThreads {
+    /// Stops the idle worker threads OpenBLAS starts when the program loads.
+    ///
+    /// Debian's (pthread) OpenBLAS starts a thread per extra core at load time, and each spins, yielding, for about
+    /// 0.1 s before it sleeps. The module runs OpenBLAS on one thread (`processSetUp`), so those threads only take
+    /// cores away from the module's own workers: on a quiet 2-core machine `seqtool crop` took 60 ms instead of
+    /// 42 ms on FSDD, and TCNBench A inference measured in the first 0.1 s of the process ran at the one-thread
+    /// speed about half the time (16,800 instead of 28,700 samples/s). OpenBLAS's own `blas_thread_shutdown_` (what
+    /// it runs around `fork`) joins them; a later BLAS call that wants threads starts them again. Looked up at run
+    /// time, so nothing happens when the BLAS linked in has no such pool (a serial build, another library).
+    ///
+    /// Call it only while no other thread can be inside a BLAS call — `seqtool` commands do, first thing; a program
+    /// that uses the module can do the same at start-up.
+    public static func releaseIdleBLASThreads() {
+        // One thread first, as the module sets on first use: `openblas_set_num_threads` starts the pool again.
+        openblas_set_num_threads(1)
+        guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }
+        let shutdown = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
+        _ = shutdown()
+    }
+
     /// Element-wise loops split over threads only from this many elements per thread on (below, the wake-up
     /// costs more than the work).
     static let elementGrain = 1 << 15

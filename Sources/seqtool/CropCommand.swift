@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioIO
 import Foundation
+import TCN
 import Windowing
 
 /// `seqtool crop`: files → overlapping windows as `.npy` arrays (or WAV clips) plus a manifest CSV.
@@ -120,7 +121,7 @@ struct Crop: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        releaseIdleBLASThreads()  // cropping never calls BLAS
+        TCNThreads.releaseIdleBLASThreads()  // cropping never calls BLAS
         let files = try InputExpander.expand(inputs, labels: labelSource)
         let job = CropJob(
             outFolder: URL(fileURLWithPath: out), window: window, overlap: overlap?.fraction, hop: hop,

@@ -71,6 +71,7 @@ struct Detect: ParsableCommand {
     }
 
     func run() throws {
+        TCNThreads.releaseIdleBLASThreads()  // the model runs OpenBLAS on one thread
         let options = DetectOptions(
             threshold: threshold, mergeGap: mergeGap, labelsPath: labels,
             intervalsPath: intervals, scoresPath: scores, plotPath: plot, metricsPath: metrics)

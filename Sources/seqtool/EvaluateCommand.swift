@@ -28,6 +28,7 @@ struct Evaluate: ParsableCommand {
     var report: String?
 
     func run() throws {
+        TCNThreads.releaseIdleBLASThreads()  // the model runs OpenBLAS on one thread
         try withJobExitCodes {
             let folder = URL(fileURLWithPath: model)
             let (pipeline, tcn) = try ModelPipeline.loadModel(folder: folder)

@@ -45,17 +45,3 @@ private final class RunnerState<T>: @unchecked Sendable {  // all mutable state 
         }
     }
 }
-
-/// Stops the worker threads OpenBLAS starts when the program loads, for commands that never call BLAS.
-///
-/// Debian's (pthread) OpenBLAS starts a thread per extra core at load time, and each spins, yielding, for about
-/// 0.1 s before it sleeps: on a quiet 2-core machine that took one core away from `crop`'s workers for the whole run
-/// (FSDD with `--jobs 2`: 60 ms instead of 42 ms, and 50 ms more CPU). OpenBLAS's own `blas_thread_shutdown_`
-/// (what it runs around `fork`) joins them; a later BLAS call that wants threads starts them again. Looked up at
-/// run time, so nothing happens when the BLAS linked in has no such pool (a serial build, another library). Call it
-/// only while no other thread can be inside a BLAS call (`crop` does, first thing).
-func releaseIdleBLASThreads() {
-    guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }
-    let shutdown = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
-    _ = shutdown()
-}

@@ -40,6 +40,7 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
+        TCNThreads.releaseIdleBLASThreads()  // the model runs OpenBLAS on one thread
         try withJobExitCodes {
             let (pipeline, tcn) = try ModelPipeline.loadModel(folder: URL(fileURLWithPath: model))
             guard pipeline.task == .classification, let labels = pipeline.labels else {

@@ -53,6 +53,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        TCNThreads.releaseIdleBLASThreads()  // the model runs OpenBLAS on one thread
         try withJobExitCodes {
             var job = try TrainingJob(configPath: config, out: outFolder, resume: resume, quiet: quiet)
             // Refused before anything is written.

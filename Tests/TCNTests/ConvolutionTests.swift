@@ -100,6 +100,20 @@ struct ConvolutionTests {
         }
     }
 
+    /// `seqtool` commands stop OpenBLAS's load-time threads first thing; GEMMs afterwards give the same results and
+    /// OpenBLAS stays on one thread (setting the count again would restart its pool).
+    @Test func releasingOpenBLASThreadsKeepsGEMMsExact() throws {
+        var rng = SplitMix64(seed: 5)
+        let conv = try Conv1d(weight: randomTensor([4, 3, 3], &rng), bias: randomTensor([4], &rng), dilation: 2)
+        let x = randomTensor([5, 3, 33], &rng)
+        let before = try conv(x)
+        TCNThreads.releaseIdleBLASThreads()
+        #expect(TCNThreads.blasThreads == 1)
+        #expect(try conv(x) == before)
+        TCNThreads.releaseIdleBLASThreads()
+        #expect(try conv(x) == before)
+    }
+
     @Test func causalOutputDependsOnlyOnThePast() throws {
         var rng = SplitMix64(seed: 3)
         let conv = try Conv1d(weight: randomTensor([2, 1, 3], &rng), bias: nil, dilation: 2)

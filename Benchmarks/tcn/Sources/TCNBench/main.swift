@@ -33,6 +33,9 @@ func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").ut
 let only = environment["TCN_BENCH_ONLY"] ?? "ABC"
 let threads = Int(environment["TCN_BENCH_THREADS"] ?? "") ?? 2
 try TCNThreads.set(threads)
+// As `seqtool` commands do: OpenBLAS's load-time threads would spin for the first 0.1 s (the module runs it on one
+// thread), taking a core from the first measurement.
+TCNThreads.releaseIdleBLASThreads()
 /// `TCN_BENCH_CLOCK=cpu` times with the process's CPU time (user + system) instead of wall time: with one
 /// thread (`TCN_BENCH_THREADS=1`) that is the single-core cost, steadier than wall time on a busy machine.
 let cpuClock = environment["TCN_BENCH_CLOCK"] == "cpu"
