@@ -468,9 +468,11 @@ public struct Conv1d: Sendable, Equatable {
                                     }
                                 }
                                 // Split over the columns' rows (the GEMM's n): each thread packs only its part
-                                // of the large column matrix. The parts depend on the shape alone — OpenBLAS's
-                                // edge kernels sum in another order, so a thread-dependent split changed bits.
-                                let parts = max(1, min(4, extended / 32))
+                                // of the large column matrix (and all of the gradient: more parts cost more
+                                // packing — TCNBench with 4 parts instead of 2: 2–3 % slower on A, B and C). The
+                                // parts depend on the shape alone: OpenBLAS sums some entries in another order when
+                                // the split moves (even at multiples of 16), so a thread-dependent split changed bits.
+                                let parts = extended >= 256 ? 4 : extended >= 32 ? 2 : 1
                                 let partWork = outputChannels * width * (extended / parts)
                                 TCNThreads.forEachRange(parts, grain: TCNThreads.grain(itemWork: partWork)) { range in
                                     for p in range {
