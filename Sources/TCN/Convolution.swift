@@ -255,9 +255,8 @@ public struct Conv1d: Sendable, Equatable {
         let rows = inputChannels * kernelSize
         let w = effectiveWeight()
         // Every element is written by the GEMM (beta = 0) or the bias fill, so the output needs no zero fill.
-        var y = [Float](unsafeUninitializedCapacity: batch * outputChannels * time) { _, n in
-            n = batch * outputChannels * time
-        }
+        let size = batch * outputChannels * time
+        var y = size == 0 ? [] : [Float](unsafeUninitializedCapacity: size) { _, n in n = size }
         let direct = kernelSize == 1 && inputTime == time && taps.step == 1
         let biasData = bias?.data
         x.data.withUnsafeBufferPointer { xp in

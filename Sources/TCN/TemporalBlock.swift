@@ -198,9 +198,12 @@ public struct TemporalBlock: Sendable, Equatable {
         let keepPre = keepCache && activation.derivativeNeedsInput
         let keepActivated = keepCache && (mask != nil || residual != nil)
         let keepSum = keepCache && residual != nil && finalActivation.derivativeNeedsInput
-        // Every element is written by the epilogue of its example, so the kept arrays need no zero fill.
+        // Every element is written by the epilogue of its example, so the kept arrays need no zero fill. (An array
+        // not kept is `[]`: building one of capacity 0 writes the count of the shared empty-array storage, which
+        // ThreadSanitizer reports as a race when blocks run on several threads.)
         func kept(_ keep: Bool) -> [Float] {
-            [Float](unsafeUninitializedCapacity: keep ? count : 0) { _, n in n = keep ? count : 0 }
+            guard keep, count > 0 else { return [] }
+            return [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
         }
         var pre = kept(keepPre)
         var activated = kept(keepActivated)
