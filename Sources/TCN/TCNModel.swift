@@ -364,9 +364,9 @@ public struct TCNModel: Sendable, Equatable {
         }
         var g: Tensor?
         for i in blocks.indices.reversed() {
-            var dy = Tensor(zeros: cache.blockOutputs[i].shape)
+            // The block above's input gradient, plus the skip or head gradient on the top steps.
+            var dy = g ?? Tensor(zeros: cache.blockOutputs[i].shape)
             if let d = dBlockOutputs[i] { dy.addSuffix(d, stride: cache.topGrid.stride(within: cache.grids[i].output)) }
-            if let g { dy.add(g) }
             g = blocks[i].backward(
                 dy, cache: cache.blocks[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0,
                 branchGradient: dBranches[i], branchGrid: cache.topGrid)
