@@ -44,7 +44,8 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// (`k` GEMMs of inner size `in` reading the input in place) were no faster than im2col (best 17.8 ms vs
 /// 14.6 ms, batch 32, 64 channels, k = 3, 256 steps) and batch-wide forward GEMMs no faster than per-example ones
 /// (A 5,457–6,298 vs 5,182–6,517 samples/s); the batch-wide weight gradient replaced per-example partial gradients
-/// summed on one thread. Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own
+/// summed on one thread; an input gradient as one GEMM of the `[in, out · k]` filter with dY's shifted copies (inner
+/// size `out · k` instead of `out`, no col2im) was no faster (C training 2,487–2,520 vs 2,518–2,571 samples/s). Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own
 /// engine: per-tap GEMMs over ring buffers of all streams (`Streaming+Shard.swift`).
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.

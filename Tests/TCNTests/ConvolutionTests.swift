@@ -100,6 +100,31 @@ struct ConvolutionTests {
         }
     }
 
+    /// The input gradient is the adjoint of the (linear) convolution: `⟨conv(x) − conv(0), r⟩ = ⟨x, dx(r)⟩`, for
+    /// one example, long outputs (one GEMM per example) and short outputs of a group of examples (one GEMM per
+    /// group), long dilations included.
+    @Test(arguments: ConvolutionPadding.allCases)
+    func inputGradientIsTheAdjoint(padding: ConvolutionPadding) throws {
+        var rng = SplitMix64(seed: 13)
+        for (batch, time) in [(1, 150), (2, 200), (3, 12)] {
+            for (k, d) in [(1, 1), (2, 1), (3, 2), (5, 4), (7, 64)] {
+                let conv = try Conv1d(
+                    weight: randomTensor([4, 3, k], &rng), bias: randomTensor([4], &rng), dilation: d,
+                    padding: padding)
+                let x = randomTensor([batch, 3, time], &rng)
+                let (y, cache) = try conv.forward(x)
+                let y0 = try conv(Tensor(zeros: x.shape))
+                let r = randomTensor(y.shape, &rng)
+                var gradients = TensorDictionary()
+                let dx = conv.backward(r, cache: cache, prefix: "", gradients: &gradients)
+                let lhs = zip(zip(y.data, y0.data), r.data).reduce(0.0) { $0 + Double($1.0.0 - $1.0.1) * Double($1.1) }
+                let rhs = zip(x.data, dx.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                let scale = zip(x.data, dx.data).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
+                #expect(abs(lhs - rhs) <= 1e-5 * scale, "batch \(batch) time \(time) k=\(k) d=\(d) \(padding)")
+            }
+        }
+    }
+
     /// `seqtool` commands stop OpenBLAS's load-time threads first thing; GEMMs afterwards give the same results and
     /// OpenBLAS stays on one thread (setting the count again would restart its pool).
     @Test func releasingOpenBLASThreadsKeepsGEMMsExact() throws {
