@@ -4,6 +4,9 @@
 // product or one sum), so the vector and scalar paths agree bit for bit.
 #include "CTCNKernels.h"
 
+// Never fuse a product and a sum into one FMA: both paths must round every operation as the scalar C does.
+#pragma STDC FP_CONTRACT OFF
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -41,6 +44,31 @@ __attribute__((target("avx2"))) static void add_avx2(float *y, const float *r, s
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(r + i)));
     for (; i < count; i++) y[i] += r[i];
 }
+// Adam's update, 8 elements at a time: the scalar expression's operations in its order (sqrt and division are
+// correctly rounded in both), so both paths agree bit for bit.
+__attribute__((target("avx2"))) static void adam_avx2(float *p, float *m, float *v, const float *g, size_t count,
+                                                      float oneMinusBeta1, float beta2, float oneMinusBeta2,
+                                                      float correction2Root, float epsilon, float stepSize) {
+    const __m256 a1 = _mm256_set1_ps(oneMinusBeta1), b2 = _mm256_set1_ps(beta2), a2 = _mm256_set1_ps(oneMinusBeta2);
+    const __m256 c2 = _mm256_set1_ps(correction2Root), eps = _mm256_set1_ps(epsilon), lr = _mm256_set1_ps(stepSize);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_loadu_ps(m + i);
+        mi = _mm256_add_ps(mi, _mm256_mul_ps(_mm256_sub_ps(gi, mi), a1));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(a2, gi), gi));
+        __m256 denominator = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), c2), eps);
+        __m256 pi = _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_div_ps(_mm256_mul_ps(lr, mi), denominator));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(p + i, pi);
+    }
+    for (; i < count; i++) {
+        m[i] += (g[i] - m[i]) * oneMinusBeta1;
+        v[i] = beta2 * v[i] + oneMinusBeta2 * g[i] * g[i];
+        p[i] -= stepSize * m[i] / (__builtin_sqrtf(v[i]) / correction2Root + epsilon);
+    }
+}
 #define VECTOR(call)                                                                                                   \
     if (tcn_kernels_vectorized()) {                                                                                    \
         call;                                                                                                          \
@@ -73,4 +101,14 @@ void tcn_multiply(float *y, const float *m, size_t count) {
 void tcn_add(float *y, const float *r, size_t count) {
     VECTOR(add_avx2(y, r, count))
     for (size_t i = 0; i < count; i++) y[i] += r[i];
+}
+
+void tcn_adam(float *p, float *m, float *v, const float *g, size_t count, float oneMinusBeta1, float beta2,
+              float oneMinusBeta2, float correction2Root, float epsilon, float stepSize) {
+    VECTOR(adam_avx2(p, m, v, g, count, oneMinusBeta1, beta2, oneMinusBeta2, correction2Root, epsilon, stepSize))
+    for (size_t i = 0; i < count; i++) {
+        m[i] += (g[i] - m[i]) * oneMinusBeta1;
+        v[i] = beta2 * v[i] + oneMinusBeta2 * g[i] * g[i];
+        p[i] -= stepSize * m[i] / (__builtin_sqrtf(v[i]) / correction2Root + epsilon);
+    }
 }

@@ -1,3 +1,4 @@
+import CTCNKernels
 import Foundation
 
 /// A first-order optimiser updating `state_dict`-keyed parameters in place, with PyTorch's update rules
@@ -161,16 +162,15 @@ public struct Adam: Optimizer {
             var v = moments.removeValue(forKey: key + "#exp_avg_sq")?.data ?? [Float](repeating: 0, count: g.count)
             // Shapes agree: checkpoints are checked on load (`Trainer(resumingFrom:)`), gradients come from the model.
             precondition(m.count == g.count && v.count == g.count && p.data.count == g.count, "Adam state of \(key)")
+            // m += (g − m)(1 − β₁); v = β₂v + (1 − β₂)g²; p −= stepSize · m / (√v / √(1 − β₂ᵗ) + ε), vectorised.
             g.withUnsafeBufferPointer { gp in
                 m.withUnsafeMutableBufferPointer { mp in
                     v.withUnsafeMutableBufferPointer { vp in
                         p.data.withUnsafeMutableBufferPointer { pp in
-                            for i in 0..<gp.count {
-                                mp[i] += (gp[i] - mp[i]) * (1 - b1)
-                                vp[i] = b2 * vp[i] + (1 - b2) * gp[i] * gp[i]
-                                let denominator = vp[i].squareRoot() / correction2Root + epsilon
-                                pp[i] -= stepSize * mp[i] / denominator
-                            }
+                            guard let g = gp.baseAddress, let m = mp.baseAddress, let v = vp.baseAddress,
+                                let p = pp.baseAddress
+                            else { return }
+                            tcn_adam(p, m, v, g, gp.count, 1 - b1, b2, 1 - b2, correction2Root, epsilon, stepSize)
                         }
                     }
                 }

@@ -38,4 +38,28 @@ struct KernelTests {
         tcn_add(&sum, g, count)
         #expect(Self.bits(sum) == Self.bits(zip(x, g).map { $0 + $1 }))
     }
+
+    /// Adam's vectorised step against the scalar Swift expression it replaced (the parity tests check it against
+    /// `torch.optim.Adam`).
+    @Test(arguments: [0, 1, 7, 8, 9, 16, 31, 100])
+    func adamMatchesTheScalarExpression(count: Int) {
+        var rng = SplitMix64(seed: UInt64(count) + 11)
+        let g = rng.uniformArray(count, -2, 2)
+        var (p, m) = (rng.uniformArray(count, -1, 1), rng.uniformArray(count, -0.1, 0.1))
+        var v = rng.uniformArray(count, 0, 0.01)
+        let (b1, b2, epsilon, stepSize, correction2Root): (Float, Float, Float, Float, Float) = (
+            0.9, 0.999, 1e-8, 3e-3, 0.0447
+        )
+        var (pRef, mRef, vRef) = (p, m, v)
+        for i in 0..<count {
+            mRef[i] += (g[i] - mRef[i]) * (1 - b1)
+            vRef[i] = b2 * vRef[i] + (1 - b2) * g[i] * g[i]
+            let denominator = vRef[i].squareRoot() / correction2Root + epsilon
+            pRef[i] -= stepSize * mRef[i] / denominator
+        }
+        tcn_adam(&p, &m, &v, g, count, 1 - b1, b2, 1 - b2, correction2Root, epsilon, stepSize)
+        #expect(Self.bits(m) == Self.bits(mRef))
+        #expect(Self.bits(v) == Self.bits(vRef))
+        #expect(Self.bits(p) == Self.bits(pRef))
+    }
 }

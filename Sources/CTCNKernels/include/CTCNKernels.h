@@ -22,8 +22,14 @@ void tcn_multiply(float *y, const float *m, size_t count);
 /// y[i] += r[i].
 void tcn_add(float *y, const float *r, size_t count);
 
+/// Adam's step for one tensor (`torch.optim.Adam`'s single-tensor update), per element in this order:
+/// m += (g − m)·(1 − β₁);  v = β₂·v + ((1 − β₂)·g)·g;  p −= (stepSize·m) / (√v / correction2Root + ε).
+void tcn_adam(float *p, float *m, float *v, const float *g, size_t count, float oneMinusBeta1, float beta2,
+              float oneMinusBeta2, float correction2Root, float epsilon, float stepSize);
+
 /// 1 when the AVX2 paths are taken on this CPU, else 0. Both paths give bit-identical results (only exact
-/// comparisons, products and sums of two values, no fused multiply-add).
+/// comparisons and correctly rounded products, sums, quotients and square roots of one or two values, no fused
+/// multiply-add).
 int tcn_kernels_vectorized(void);
 
 #endif

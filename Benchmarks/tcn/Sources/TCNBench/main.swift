@@ -19,7 +19,8 @@
 // default 5); TCN_BENCH_ONLY a subset of "ABC"; TCN_BENCH_NORM swaps the normalisation (`batchNorm`, `layerNorm`,
 // `none`; seqtool only — the peer stays locuslab's weight norm); TCN_BENCH_THREADS seqtool's thread count (default
 // 2); TCN_BENCH_CLOCK=cpu times by process CPU time (with one thread: the single-core cost, steadier than wall time
-// on a busy machine). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
+// on a busy machine); TCN_BENCH_PHASES=1 also prints seqtool's training forward, backward and Adam times (ms per
+// batch). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
 // unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here): the header line names the kernels
 // in use.
 import Foundation
@@ -190,6 +191,19 @@ for w in workloads where only.contains(w.name.prefix(1)) {
     let trainStep = try best {
         let (_, gradients) = try model.lossAndGradients(x, targets: y, random: &random)
         optimizer.update(&model, gradients: gradients)
+    }
+    if environment["TCN_BENCH_PHASES"] != nil {
+        let forward = try best { _ = try model.forward(x, training: true, random: &random) }
+        let (out, cache) = try model.forward(x, training: true, random: &random)
+        let dOut = Tensor(zeros: out.shape, value: 0.01)
+        let backward = best { _ = model.backward(dOut, cache: cache) }
+        let gradients = model.backward(dOut, cache: cache)
+        var copy = model
+        let adam = best { optimizer.update(&copy, gradients: gradients) }
+        say(
+            String(
+                format: "  seqtool ms per batch: training forward %.2f, backward %.2f, Adam %.2f", forward * 1e3,
+                backward * 1e3, adam * 1e3))
     }
     // Streaming: one step per call (seconds per step) for one stream and for `streams` streams.
     let streamSteps = 300
