@@ -25,9 +25,10 @@ func sgemm(
 ///
 /// Convolutions run the examples of a batch in parallel on this many threads, each example's GEMMs on one
 /// OpenBLAS thread (the module sets OpenBLAS to one thread on first use: many small GEMMs scale better across
-/// examples than inside OpenBLAS, and it avoids oversubscription). Every example's arithmetic — and the order in
-/// which per-example weight gradients are summed — is the same for any thread count, so results are bit-identical
-/// across thread counts and runs. Default: the number of active processors.
+/// examples than inside OpenBLAS, and it avoids oversubscription), on a persistent pool of spinning-then-parking
+/// threads (`WorkerPool`). Every example's (or example group's) arithmetic and the split of the weight-gradient GEMM
+/// depend on the shapes only, so results are bit-identical across thread counts and runs (tested).
+/// Default: the number of active processors.
 public enum TCNThreads {
     private static let storage = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
