@@ -65,8 +65,7 @@ public enum TCNThreads {
     /// TCNBench C: ~5 % of a training step, more of inference). The cost is that up to that much freed memory stays
     /// with the process.
     static let processSetUp: Bool = {
-        // Only when needed: setting the count starts OpenBLAS's thread pool again (`releaseIdleBLASThreads`).
-        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        useOneBLASThread()
         #if os(Linux)
             _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
             _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
@@ -106,11 +105,17 @@ extension TCNThreads {
     /// Call it only while no other thread can be inside a BLAS call — `seqtool` commands do, first thing; a program
     /// that uses the module can do the same at start-up.
     public static func releaseIdleBLASThreads() {
-        // One thread first, as the module sets on first use: `openblas_set_num_threads` starts the pool again.
-        openblas_set_num_threads(1)
+        // One thread first, as the module sets on first use: setting it later would start the pool again.
+        useOneBLASThread()
         guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }
         let shutdown = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
         _ = shutdown()
+    }
+
+    /// Sets OpenBLAS to one thread, only when it is not already: `openblas_set_num_threads` starts OpenBLAS's thread
+    /// pool again (undoing `releaseIdleBLASThreads`).
+    private static func useOneBLASThread() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
     }
 
     /// Element-wise loops split over threads only from this many elements per thread on (below, the wake-up

@@ -45,8 +45,9 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// 14.6 ms, batch 32, 64 channels, k = 3, 256 steps) and batch-wide forward GEMMs no faster than per-example ones
 /// (A 5,457–6,298 vs 5,182–6,517 samples/s); the batch-wide weight gradient replaced per-example partial gradients
 /// summed on one thread; an input gradient as one GEMM of the `[in, out · k]` filter with dY's shifted copies (inner
-/// size `out · k` instead of `out`, no col2im) was no faster (C training 2,487–2,520 vs 2,518–2,571 samples/s). Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own
-/// engine: per-tap GEMMs over ring buffers of all streams (`Streaming+Shard.swift`).
+/// size `out · k` instead of `out`, no col2im) was no faster (C training 2,487–2,520 vs 2,518–2,571 samples/s).
+/// Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own engine: per-tap GEMMs over
+/// ring buffers of all streams (`Streaming+Shard.swift`).
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int
@@ -268,16 +269,15 @@ public struct Conv1d: Sendable, Equatable {
                     else { return }
                     // Short outputs (the upper blocks of a pruned pass) are computed for a group of examples
                     // at once: their columns side by side make one GEMM wide enough to run near full speed.
-                    // Groups are fixed by the batch alone, so the arithmetic is the same for any thread count.
-                    let group = Self.exampleGroup(time: time, batch: batch)
-                    let groups = (batch + group - 1) / group
+                    let groups = ExampleGroups(time: time, batch: batch)
+                    let group = groups.size
                     let work = outputChannels * rows * time * group
-                    TCNThreads.forEachRange(groups, grain: TCNThreads.grain(itemWork: work)) { part in
+                    TCNThreads.forEachRange(groups.count, grain: TCNThreads.grain(itemWork: work)) { part in
                         let columnCount = direct && group == 1 ? 0 : rows * time * group
                         Scratch.with(columnCount + (group > 1 ? outputChannels * time * group : 0)) { scratch in
                             let columns = scratch
                             for g in part {
-                                let examples = (g * group)..<min(batch, (g + 1) * group)
+                                let examples = groups.examples(g)
                                 if group == 1 {
                                     let b = examples.lowerBound
                                     let xb = xBase + b * inputChannels * inputTime
@@ -335,14 +335,28 @@ public struct Conv1d: Sendable, Equatable {
         )
     }
 
-    /// Examples per GEMM for outputs of `time` steps: enough that a group holds about `groupColumns` columns
-    /// (one for long outputs). Per-example GEMMs only a few columns wide — the top blocks of a pruned pass compute
-    /// 1 to 13 steps on the configurations — run far below the machine's GEMM speed.
-    static func exampleGroup(time: Int, batch: Int) -> Int {
-        min(max(1, batch), max(1, groupColumns / max(1, time)))
+    /// The batch's examples in groups that share one GEMM for outputs of `time` steps: groups of about
+    /// `groupColumns` columns (single examples for long outputs), fixed by the batch and `time` alone so the
+    /// arithmetic is the same for any thread count. Per-example GEMMs only a few columns wide — the top blocks of a
+    /// pruned pass compute 1 to 13 steps on the configurations — run far below the machine's GEMM speed.
+    struct ExampleGroups {
+        /// Examples per group (the last group may hold fewer).
+        let size: Int
+        /// The number of groups.
+        let count: Int
+        private let batch: Int
+
+        init(time: Int, batch: Int) {
+            size = min(max(1, batch), max(1, Conv1d.groupColumns / max(1, time)))
+            count = (batch + size - 1) / size
+            self.batch = batch
+        }
+
+        /// The examples of group `g`.
+        func examples(_ g: Int) -> Range<Int> { (g * size)..<min(batch, (g + 1) * size) }
     }
 
-    /// The width a grouped GEMM aims for (see `exampleGroup`).
+    /// The width a grouped GEMM aims for (see `ExampleGroups`).
     static let groupColumns = 128
 
     /// The outputs `lo..<hi` of `0..<time` whose tap `j` falls inside the input (the rest read padding).
@@ -354,6 +368,15 @@ public struct Conv1d: Sendable, Equatable {
         let lo = min(time, max(0, ceilDiv(-shift, taps.step)))
         let hi = max(lo, min(time, ceilDiv(inputTime - shift, taps.step)))
         return (shift, lo, hi)
+    }
+
+    /// The forward pass between two grids of a pruned pass: `x` holds the steps `from`, the output the steps `to`
+    /// (see `forward(_:outputTime:inputStride:outputStride:epilogue:)`).
+    func forward(
+        _ x: Tensor, from: TimeGrid, to: TimeGrid,
+        epilogue: ((_ example: Int, _ output: UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) throws -> (output: Tensor, cache: Cache) {
+        try forward(x, outputTime: to.count, inputStride: from.stride, outputStride: to.stride, epilogue: epilogue)
     }
 
     /// Shifted copies of one example `x` `[in, inputTime]`:
@@ -421,14 +444,15 @@ public struct Conv1d: Sendable, Equatable {
                                 // Per example, in one parallel pass: its columns, its (transformed) output gradient
                                 // in the batch-wide matrix, and its input gradient (Wᵀ · dY, col2im) while dY is hot.
                                 // Short outputs: the input-gradient GEMM of a group of examples at once (as forward).
-                                let group = Self.exampleGroup(time: time, batch: batch)
-                                let groups = (batch + group - 1) / group
+                                let groups = ExampleGroups(time: time, batch: batch)
+                                let group = groups.size
                                 let work = outputChannels * rows * time * group * (dxBase == nil ? 1 : 2)
-                                TCNThreads.forEachRange(groups, grain: TCNThreads.grain(itemWork: work)) { part in
+                                TCNThreads.forEachRange(groups.count, grain: TCNThreads.grain(itemWork: work)) {
+                                    part in
                                     let dCount = (direct && group == 1) || dxBase == nil ? 0 : rows * time * group
                                     Scratch.with(dCount) { dColumns in
                                         for g in part {
-                                            let examples = (g * group)..<min(batch, (g + 1) * group)
+                                            let examples = groups.examples(g)
                                             for b in examples {
                                                 im2col(
                                                     xBase + b * inputChannels * inputTime, inputTime: inputTime,

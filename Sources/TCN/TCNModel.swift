@@ -206,8 +206,7 @@ public struct TCNModel: Sendable, Equatable {
                 let y = branchSkips && i < blocks.count - 1 ? blocks[i].residualBranch(caches[i]) : output
                 let from = grids[i].output
                 if let projection = skipProjections[i] {
-                    let (p, cache) = try projection.forward(
-                        y, outputTime: top.count, inputStride: from.stride, outputStride: top.stride)
+                    let (p, cache) = try projection.forward(y, from: from, to: top)
                     sum.add(p)
                     skipCaches.append(cache)
                 } else {

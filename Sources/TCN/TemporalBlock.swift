@@ -97,19 +97,10 @@ public struct TemporalBlock: Sendable, Equatable {
         return Grids(input: input, middle: middle, output: output)
     }
 
-    /// `conv` from grid `from` (held by `x`) to grid `to`.
-    private func convolve(
-        _ conv: Conv1d, _ x: Tensor, from: TimeGrid, to: TimeGrid,
-        epilogue: ((_ example: Int, _ output: UnsafeMutablePointer<Float>) -> Void)? = nil
-    ) throws -> (output: Tensor, cache: Conv1d.Cache) {
-        try conv.forward(
-            x, outputTime: to.count, inputStride: from.stride, outputStride: to.stride, epilogue: epilogue)
-    }
-
     /// The residual: `downsample(x)` or `x` on the output grid.
     private func residual(_ x: Tensor, grids: Grids) throws -> (Tensor, Conv1d.Cache?) {
         if let downsample {
-            let (r, cache) = try convolve(downsample, x, from: grids.input, to: grids.output)
+            let (r, cache) = try downsample.forward(x, from: grids.input, to: grids.output)
             return (r, cache)
         }
         return (x.suffix(grids.output.count, stride: grids.output.stride(within: grids.input)), nil)
@@ -119,7 +110,7 @@ public struct TemporalBlock: Sendable, Equatable {
     private mutating func stage(
         _ s: Int, _ x: Tensor, from: TimeGrid, to: TimeGrid, training: Bool, random: inout TCNRandom
     ) throws -> (Tensor, StageCache) {
-        let (c, convCache) = try convolve(s == 0 ? conv1 : conv2, x, from: from, to: to)
+        let (c, convCache) = try (s == 0 ? conv1 : conv2).forward(x, from: from, to: to)
         var normalized = c
         var bnCache: BatchNorm1d.Cache?
         var lnCache: LayerNormChannels.Cache?
@@ -221,7 +212,7 @@ public struct TemporalBlock: Sendable, Equatable {
                             let sumBase = keepSum ? sp.baseAddress : nil
                             let maskBase = mask == nil ? nil : mp.baseAddress
                             let resBase = residual == nil ? nil : rp.baseAddress
-                            return try convolve(conv, x, from: from, to: to) { b, y in
+                            return try conv.forward(x, from: from, to: to) { b, y in
                                 let o = b * per
                                 if let preBase { (preBase + o).initialize(from: y, count: per) }
                                 activation.apply(inPlace: y, count: per)
