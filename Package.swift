@@ -35,12 +35,14 @@ let package = Package(
         .target(name: "CSpectralKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
         // AVX2 element-wise kernels behind a run-time CPU check (the TCN's fused ReLU, dropout and residual loops).
         .target(name: "CTCNKernels"),
+        // oneDNN (Debian's libdnnl-dev) behind a small C layer: the TCN's channels-last convolution engine.
+        .target(name: "CTCNDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]),
 
         // MARK: Library modules (each imports only the stages to its left)
         .target(name: "AudioIO", dependencies: ["CSndFile"]),
         .target(name: "Windowing"),
         .target(name: "Spectral", dependencies: ["AudioIO", "Windowing", "CFFTW", "COpenBLAS", "CSpectralKernels"]),
-        .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS", "CTCNKernels"]),
+        .target(name: "TCN", dependencies: ["AudioIO", "COpenBLAS", "CTCNKernels", "CTCNDNNL"]),
 
         // MARK: Command-line tool
         .executableTarget(

@@ -2,7 +2,7 @@
 # Installs the Debian packages seqtool builds against, only when one is missing.
 # Used by scripts/test.sh and scripts/demo.sh (the README's two commands) and so by .ci/run.
 set -euo pipefail
-packages=(libsndfile1-dev libfftw3-dev libopenblas-dev pkg-config)
+packages=(libsndfile1-dev libfftw3-dev libopenblas-dev libdnnl-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

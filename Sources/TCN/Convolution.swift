@@ -520,7 +520,16 @@ public struct Conv1d: Sendable, Equatable {
             for r in 0..<rows { dW[o * rows + r] = dWExtended[o * extended + r] }
             if extended > rows { dBias[o] = dWExtended[o * extended + rows] }
         }
-        if bias != nil {
+        accumulateParameterGradients(dW: dW, dBias: bias == nil ? nil : dBias, prefix: prefix, gradients: &gradients)
+        guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, inputTime]) }
+        return Tensor(uncheckedShape: [batch, inputChannels, inputTime], data: dx)
+    }
+
+    /// Adds the parameter gradients under `prefix` given the effective filter's gradient `dW` (`[out, in, k]`) and the
+    /// bias gradient (`nil` without a bias): `weight`, or `weight_g` and `weight_v` through the weight norm.
+    func accumulateParameterGradients(dW: [Float], dBias: [Float]?, prefix: String, gradients: inout TensorDictionary) {
+        let rows = inputChannels * kernelSize
+        if let dBias {
             gradients.accumulate(prefix + "bias", Tensor(uncheckedShape: [outputChannels], data: dBias))
         }
         if let weightGain {
@@ -541,8 +550,6 @@ public struct Conv1d: Sendable, Equatable {
         } else {
             gradients.accumulate(prefix + "weight", Tensor(uncheckedShape: weight.shape, data: dW))
         }
-        guard needInputGradient else { return Tensor(zeros: [batch, inputChannels, inputTime]) }
-        return Tensor(uncheckedShape: [batch, inputChannels, inputTime], data: dx)
     }
 
     /// The adjoint of `im2col` for one example: scatter-adds column gradients (`[in · k, time]`, row stride `ld`)

@@ -39,6 +39,9 @@ public struct TCNModel: Sendable, Equatable {
     public var linear: Linear
     /// What to do with inputs shorter than `receptiveField` (default `.warn`).
     public var receptiveFieldPolicy: ReceptiveFieldPolicy = .warn
+    /// Which engine runs the temporal blocks (default `.automatic`: oneDNN channels-last where a pass allows it;
+    /// `.im2col` for results bit-identical across thread counts). Not part of the configuration or model files.
+    public var convolutionEngine: ConvolutionEngine = .automatic
 
     /// Builds a seeded model from a configuration (the same seed always gives the same weights).
     ///
@@ -107,6 +110,8 @@ public struct TCNModel: Sendable, Equatable {
         /// The steps the features (and skip sums) hold, and each block's steps.
         var topGrid: TimeGrid
         var grids: [TemporalBlock.Grids]
+        /// The blocks' caches when the pass ran on the channels-last engine (then `blocks` is empty).
+        var channelsLast: [TemporalBlock.ChannelsLastCache]?
     }
 
     /// Runs the model in evaluation mode (no dropout, batch norms use running statistics).
@@ -191,7 +196,14 @@ public struct TCNModel: Sendable, Equatable {
         var caches: [TemporalBlock.Cache] = []
         var outputs: [Tensor] = []
         let branchSkips = bb.skipConnections && bb.skipSource == .residualBranch
-        for i in blocks.indices {
+        var channelsLast: [TemporalBlock.ChannelsLastCache]?
+        if !prunable, let primitives = channelsLastPrimitives(batch: batch, time: time, backward: keepCache) {
+            let (features, cache) = channelsLastForward(
+                x, primitives: primitives, training: training, keepCache: keepCache, random: &random)
+            h = features
+            channelsLast = cache
+        }
+        for i in blocks.indices where channelsLast == nil {
             let (y, cache) = try blocks[i].forward(
                 h, grids: grids[i], training: training, keepCache: keepCache || branchSkips, random: &random)
             caches.append(cache)
@@ -224,7 +236,7 @@ public struct TCNModel: Sendable, Equatable {
             ForwardCache(
                 blocks: caches, blockOutputs: outputs, skipCaches: skipCaches, skipSum: skipSum, features: h,
                 pooled: pooled, head: headCache, lengths: lengths, firstStep: time - h.shape[2], topGrid: top,
-                grids: grids)
+                grids: grids, channelsLast: channelsLast)
         )
     }
 
@@ -344,6 +356,10 @@ public struct TCNModel: Sendable, Equatable {
                     for t in 0..<cache.lengths[b] { dH.data[(b * channels + c) * time + t] = g }
                 }
             }
+        }
+        if let channelsLast = cache.channelsLast {
+            channelsLastBackward(dH, caches: channelsLast, gradients: &gradients)
+            return gradients
         }
         var dBlockOutputs = [Tensor?](repeating: nil, count: blocks.count)
         var dBranches = [Tensor?](repeating: nil, count: blocks.count)

@@ -1,0 +1,229 @@
+// See CTCNDNNL.h. oneDNN 2.x C API (Debian bookworm ships 2.6.3).
+#include "CTCNDNNL.h"
+
+#include <dlfcn.h>
+#include <dnnl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char last_error[256];
+
+const char *tcn_dnnl_last_error(void) { return last_error; }
+
+static dnnl_engine_t engine;
+static dnnl_status_t engine_status = dnnl_runtime_error;
+static void (*set_omp_threads)(int);
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void initialize(void) {
+    engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+    // libdnnl runs on libgomp, which it loaded: its thread count is set per calling thread.
+    set_omp_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+}
+
+/// The primitive of one direction, with the reorders between PyTorch's `oiw` filter and the layout it uses.
+typedef struct {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t primitive;
+    dnnl_primitive_t reorder;  // oiw → the primitive's weights (forward, input gradient) or back (weight gradient)
+    dnnl_memory_t weights;     // the primitive's own weights memory when a reorder is needed
+} direction;
+
+struct tcn_dnnl_conv {
+    pthread_mutex_t lock;
+    dnnl_stream_t stream;
+    int threads, bias, training;
+    dnnl_memory_desc_t x, y, w, b;
+    direction d[3];
+    dnnl_memory_t mx, my, mw, mb;  // user buffers, handles set per call
+};
+
+#define TRY(call)                                                                                                      \
+    do {                                                                                                               \
+        dnnl_status_t s_ = (call);                                                                                     \
+        if (s_ != dnnl_success) {                                                                                      \
+            snprintf(last_error, sizeof last_error, "%s: oneDNN status %d", #call, (int)s_);                           \
+            goto fail;                                                                                                 \
+        }                                                                                                              \
+    } while (0)
+
+static void free_direction(direction *d) {
+    if (d->reorder) dnnl_primitive_destroy(d->reorder);
+    if (d->weights) dnnl_memory_destroy(d->weights);
+    if (d->primitive) dnnl_primitive_destroy(d->primitive);
+    if (d->pd) dnnl_primitive_desc_destroy(d->pd);
+}
+
+void tcn_dnnl_conv_destroy(tcn_dnnl_conv *c) {
+    if (!c) return;
+    for (int i = 0; i < 3; i++) free_direction(&c->d[i]);
+    if (c->mx) dnnl_memory_destroy(c->mx);
+    if (c->my) dnnl_memory_destroy(c->my);
+    if (c->mw) dnnl_memory_destroy(c->mw);
+    if (c->mb) dnnl_memory_destroy(c->mb);
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/// The primitive for `pd`, and a reorder between `oiw` and its weights layout (`query`) when they differ.
+static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, int toUser) {
+    dnnl_status_t s = dnnl_primitive_create(&d->primitive, d->pd);
+    if (s != dnnl_success) return s;
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(d->pd, query, 0);
+    if (dnnl_memory_desc_equal(md, &c->w)) return dnnl_success;
+    s = dnnl_memory_create(&d->weights, md, engine, DNNL_MEMORY_ALLOCATE);
+    if (s != dnnl_success) return s;
+    dnnl_primitive_desc_t rpd;
+    s = toUser ? dnnl_reorder_primitive_desc_create(&rpd, md, engine, &c->w, engine, NULL)
+               : dnnl_reorder_primitive_desc_create(&rpd, &c->w, engine, md, engine, NULL);
+    if (s != dnnl_success) return s;
+    s = dnnl_primitive_create(&d->reorder, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    return s;
+}
+
+tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
+                                    int right, int bias, int training, int threads) {
+    last_error[0] = 0;
+    pthread_once(&once, initialize);
+    if (engine_status != dnnl_success) {
+        snprintf(last_error, sizeof last_error, "dnnl_engine_create: oneDNN status %d", (int)engine_status);
+        return NULL;
+    }
+    if (set_omp_threads) set_omp_threads(threads);
+    tcn_dnnl_conv *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->threads = threads;
+    c->bias = bias;
+    c->training = training;
+    dnnl_dims_t xd = {batch, in, time}, yd = {batch, out, time}, wd = {out, in, kernel}, bd = {out};
+    dnnl_dims_t strides = {1}, dilates = {dilation - 1}, pl = {left}, pr = {right};
+    dnnl_memory_desc_t anyW;
+    TRY(dnnl_stream_create(&c->stream, engine, dnnl_stream_default_flags));
+    TRY(dnnl_memory_desc_init_by_tag(&c->x, 3, xd, dnnl_f32, dnnl_nwc));
+    TRY(dnnl_memory_desc_init_by_tag(&c->y, 3, yd, dnnl_f32, dnnl_nwc));
+    TRY(dnnl_memory_desc_init_by_tag(&c->w, 3, wd, dnnl_f32, dnnl_oiw));
+    TRY(dnnl_memory_desc_init_by_tag(&c->b, 1, bd, dnnl_f32, dnnl_x));
+    TRY(dnnl_memory_desc_init_by_tag(&anyW, 3, wd, dnnl_f32, dnnl_format_tag_any));
+    const dnnl_memory_desc_t *bmd = bias ? &c->b : NULL;
+    dnnl_convolution_desc_t fd;
+    TRY(dnnl_dilated_convolution_forward_desc_init(
+        &fd, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct, &c->x, &anyW, bmd,
+        &c->y, strides, dilates, pl, pr));
+    TRY(dnnl_primitive_desc_create(&c->d[0].pd, &fd, NULL, engine, NULL));
+    TRY(finish(c, &c->d[0], dnnl_query_weights_md, 0));
+    if (training) {
+        dnnl_convolution_desc_t dd, wdsc;
+        TRY(dnnl_dilated_convolution_backward_data_desc_init(
+            &dd, dnnl_convolution_direct, &c->x, &anyW, &c->y, strides, dilates, pl, pr));
+        TRY(dnnl_primitive_desc_create(&c->d[1].pd, &dd, NULL, engine, c->d[0].pd));
+        TRY(finish(c, &c->d[1], dnnl_query_weights_md, 0));
+        TRY(dnnl_dilated_convolution_backward_weights_desc_init(
+            &wdsc, dnnl_convolution_direct, &c->x, &anyW, bmd, &c->y, strides, dilates, pl, pr));
+        TRY(dnnl_primitive_desc_create(&c->d[2].pd, &wdsc, NULL, engine, c->d[0].pd));
+        TRY(finish(c, &c->d[2], dnnl_query_diff_weights_md, 1));
+    }
+    TRY(dnnl_memory_create(&c->mx, &c->x, engine, DNNL_MEMORY_NONE));
+    TRY(dnnl_memory_create(&c->my, &c->y, engine, DNNL_MEMORY_NONE));
+    TRY(dnnl_memory_create(&c->mw, &c->w, engine, DNNL_MEMORY_NONE));
+    TRY(dnnl_memory_create(&c->mb, &c->b, engine, DNNL_MEMORY_NONE));
+    return c;
+fail:
+    tcn_dnnl_conv_destroy(c);
+    return NULL;
+}
+
+const char *tcn_dnnl_conv_implementation(const tcn_dnnl_conv *c, int which) {
+    const char *name = "";
+    if (which >= 0 && which < 3 && c->d[which].pd)
+        dnnl_primitive_desc_query(c->d[which].pd, dnnl_query_impl_info_str, 0, &name);
+    return name;
+}
+
+static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args) {
+    dnnl_status_t s = dnnl_primitive_execute(p, c->stream, n, args);
+    return s == dnnl_success ? dnnl_stream_wait(c->stream) : s;
+}
+
+/// Reorders the user's `oiw` filter (in `c->mw`) into direction `d`'s layout; returns the memory to use.
+static dnnl_status_t weights_in(tcn_dnnl_conv *c, direction *d, dnnl_memory_t *use) {
+    *use = c->mw;
+    if (!d->reorder) return dnnl_success;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, c->mw}, {DNNL_ARG_TO, d->weights}};
+    *use = d->weights;
+    return run(c, d->reorder, 2, args);
+}
+
+#define LOCKED(body)                                                                                                   \
+    pthread_mutex_lock(&c->lock);                                                                                      \
+    if (set_omp_threads) set_omp_threads(c->threads);                                                                  \
+    dnnl_status_t s = (body);                                                                                          \
+    pthread_mutex_unlock(&c->lock);                                                                                    \
+    return (int)s;
+
+static dnnl_status_t forward(tcn_dnnl_conv *c, const float *x, const float *w, const float *b, float *y) {
+    dnnl_status_t s;
+    dnnl_memory_t weights;
+    if ((s = dnnl_memory_set_data_handle(c->mx, (void *)x)) || (s = dnnl_memory_set_data_handle(c->my, y)) ||
+        (s = dnnl_memory_set_data_handle(c->mw, (void *)w)) ||
+        (s = dnnl_memory_set_data_handle(c->mb, (void *)(b ? b : w))) || (s = weights_in(c, &c->d[0], &weights)))
+        return s;
+    dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, c->mx}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, c->my}, {DNNL_ARG_BIAS, c->mb}};
+    return run(c, c->d[0].primitive, c->bias ? 4 : 3, args);
+}
+
+int tcn_dnnl_conv_forward(tcn_dnnl_conv *c, const float *x, const float *w, const float *b, float *y) {
+    LOCKED(forward(c, x, w, b, y))
+}
+
+static dnnl_status_t backward_data(tcn_dnnl_conv *c, const float *dy, const float *w, float *dx) {
+    if (!c->training) return dnnl_invalid_arguments;
+    dnnl_status_t s;
+    dnnl_memory_t weights;
+    if ((s = dnnl_memory_set_data_handle(c->mx, dx)) || (s = dnnl_memory_set_data_handle(c->my, (void *)dy)) ||
+        (s = dnnl_memory_set_data_handle(c->mw, (void *)w)) || (s = weights_in(c, &c->d[1], &weights)))
+        return s;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, c->mx}};
+    return run(c, c->d[1].primitive, 3, args);
+}
+
+int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *c, const float *dy, const float *w, float *dx) {
+    LOCKED(backward_data(c, dy, w, dx))
+}
+
+static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw, float *db) {
+    if (!c->training) return dnnl_invalid_arguments;
+    dnnl_status_t s;
+    if ((s = dnnl_memory_set_data_handle(c->mx, (void *)x)) || (s = dnnl_memory_set_data_handle(c->my, (void *)dy)) ||
+        (s = dnnl_memory_set_data_handle(c->mw, dw)) || (s = dnnl_memory_set_data_handle(c->mb, db ? db : dw)))
+        return s;
+    direction *d = &c->d[2];
+    dnnl_memory_t target = d->reorder ? d->weights : c->mw;
+    dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, c->mx}, {DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_DIFF_WEIGHTS, target}, {DNNL_ARG_DIFF_BIAS, c->mb}};
+    if ((s = run(c, d->primitive, c->bias ? 4 : 3, args))) return s;
+    if (!d->reorder) return dnnl_success;
+    dnnl_exec_arg_t back[2] = {{DNNL_ARG_FROM, d->weights}, {DNNL_ARG_TO, c->mw}};
+    return run(c, d->reorder, 2, back);
+}
+
+int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw, float *db) {
+    LOCKED(backward_weights(c, x, dy, dw, db))
+}
+
+void tcn_transpose(const float *src, float *dst, int rows, int cols) {
+    enum { B = 16 };
+    for (int i0 = 0; i0 < rows; i0 += B) {
+        int i1 = i0 + B < rows ? i0 + B : rows;
+        for (int j0 = 0; j0 < cols; j0 += B) {
+            int j1 = j0 + B < cols ? j0 + B : cols;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// A thin C layer over oneDNN (Debian's libdnnl, the library PyTorch runs its CPU convolutions on) for TCN's
+// channels-last engine: one object per convolution shape holding its forward, input-gradient and weight-gradient
+// primitives. Activations are `nwc` ([batch, time, channels], contiguous); filters are PyTorch's `oiw`
+// ([out, in, kernel]), reordered inside to whatever layout the chosen kernels want.
+#ifndef CTCNDNNL_H
+#define CTCNDNNL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One convolution shape's primitives (opaque).
+typedef struct tcn_dnnl_conv tcn_dnnl_conv;
+
+/// The primitives of a stride-1 dilated convolution over `batch × time` steps, `in → out` channels, `kernel` taps
+/// `dilation` apart, `left` and `right` zero steps of padding (`left + right = (kernel − 1) · dilation`, so the output
+/// has `time` steps), with a bias when `bias` ≠ 0. With `training` ≠ 0 the input- and weight-gradient primitives are
+/// created too. `threads` is the OpenMP thread count the primitives run on (oneDNN sizes its work split by it).
+/// Returns NULL when oneDNN cannot create them; `tcn_dnnl_last_error` then says why.
+tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
+                                    int right, int bias, int training, int threads);
+
+/// Frees the primitives.
+void tcn_dnnl_conv_destroy(tcn_dnnl_conv *conv);
+
+/// y (`nwc`, `[batch, time, out]`) = conv(x (`nwc`, `[batch, time, in]`), w (`oiw`)) + b (`[out]`, or NULL without
+/// a bias). Returns 0 on success, else a oneDNN status.
+int tcn_dnnl_conv_forward(tcn_dnnl_conv *conv, const float *x, const float *w, const float *b, float *y);
+
+/// dx (`nwc`, `[batch, time, in]`) = the input gradient for output gradient dy (`nwc`, `[batch, time, out]`).
+/// Needs `training`. Returns 0 on success.
+int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *conv, const float *dy, const float *w, float *dx);
+
+/// dw (`oiw`) and db (`[out]`, ignored without a bias) = the filter and bias gradients (overwritten, not added) for
+/// input x and output gradient dy. Needs `training`. Returns 0 on success.
+int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *conv, const float *x, const float *dy, float *dw, float *db);
+
+/// The implementation oneDNN chose: 0 forward, 1 input gradient, 2 weight gradient ("" when absent).
+const char *tcn_dnnl_conv_implementation(const tcn_dnnl_conv *conv, int which);
+
+/// The last creation error on this thread ("" when none).
+const char *tcn_dnnl_last_error(void);
+
+/// dst[j · rows + i] = src[i · cols + j]: one `rows × cols` matrix transposed (for `ncw` ↔ `nwc`).
+void tcn_transpose(const float *src, float *dst, int rows, int cols);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
