@@ -15,12 +15,46 @@ const char *tcn_dnnl_last_error(void) { return last_error; }
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_runtime_error;
 static void (*set_omp_threads)(int);
+static void (*gomp_parallel)(void (*)(void *), void *, unsigned, unsigned);
+static int (*omp_thread)(void);
+static int (*omp_threads)(void);
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void initialize(void) {
     engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
-    // libdnnl runs on libgomp, which it loaded: its thread count is set per calling thread.
+    // libdnnl runs on libgomp, which it loaded: its thread count is set per calling thread, and its parallel
+    // regions are what GCC emits for `#pragma omp parallel` (GOMP_parallel).
     set_omp_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(RTLD_DEFAULT, "GOMP_parallel");
+    omp_thread = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_thread_num");
+    omp_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_num_threads");
+}
+
+typedef struct {
+    tcn_range_body body;
+    void *context;
+    long count;
+    int parts;
+} parallel_job;
+
+static void parallel_part(void *argument) {
+    const parallel_job *job = argument;
+    const int n = omp_threads();
+    for (int p = omp_thread(); p < job->parts; p += n)
+        job->body(job->context, p * job->count / job->parts, (p + 1) * job->count / job->parts);
+}
+
+void tcn_parallel_for(long count, long grain, int threads, tcn_range_body body, void *context) {
+    if (count <= 0) return;
+    pthread_once(&once, initialize);
+    long parts = count / (grain > 0 ? grain : 1);
+    if (parts > threads) parts = threads;
+    if (parts <= 1 || !gomp_parallel || !omp_thread || !omp_threads) {
+        body(context, 0, count);
+        return;
+    }
+    parallel_job job = {body, context, count, (int)parts};
+    gomp_parallel(parallel_part, &job, (unsigned)parts, 0);
 }
 
 /// The primitive of one direction, with the reorders between PyTorch's `oiw` filter and the layout it uses.
@@ -86,7 +120,7 @@ static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, 
 }
 
 tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
-                                    int right, int bias, int training, int threads) {
+                                    int right, int bias, int relu, int training, int threads) {
     last_error[0] = 0;
     pthread_once(&once, initialize);
     if (engine_status != dnnl_success) {
@@ -94,6 +128,8 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
         return NULL;
     }
     if (set_omp_threads) set_omp_threads(threads);
+    dnnl_post_ops_t ops = NULL;
+    dnnl_primitive_attr_t attr = NULL;
     tcn_dnnl_conv *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     pthread_mutex_init(&c->lock, NULL);
@@ -114,7 +150,18 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
     TRY(dnnl_dilated_convolution_forward_desc_init(
         &fd, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct, &c->x, &anyW, bmd,
         &c->y, strides, dilates, pl, pr));
-    TRY(dnnl_primitive_desc_create(&c->d[0].pd, &fd, NULL, engine, NULL));
+    if (relu) {
+        TRY(dnnl_post_ops_create(&ops));
+        TRY(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0));
+        TRY(dnnl_primitive_attr_create(&attr));
+        TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
+    }
+    dnnl_status_t made = dnnl_primitive_desc_create(&c->d[0].pd, &fd, attr, engine, NULL);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (ops) dnnl_post_ops_destroy(ops);
+    attr = NULL;
+    ops = NULL;
+    TRY(made);
     TRY(finish(c, &c->d[0], dnnl_query_weights_md, 0));
     if (training) {
         dnnl_convolution_desc_t dd, wdsc;
@@ -133,6 +180,8 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
     TRY(dnnl_memory_create(&c->mb, &c->b, engine, DNNL_MEMORY_NONE));
     return c;
 fail:
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (ops) dnnl_post_ops_destroy(ops);
     tcn_dnnl_conv_destroy(c);
     return NULL;
 }
@@ -224,6 +273,23 @@ void tcn_transpose(const float *src, float *dst, int rows, int cols) {
             int j1 = j0 + B < cols ? j0 + B : cols;
             for (int i = i0; i < i1; i++)
                 for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+        }
+    }
+}
+
+void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold) {
+    const int rows = time / fold;
+    const size_t bytes = (size_t)channels * sizeof(float);
+    for (int b = 0; b < batch; b++) {
+        for (int q = 0; q < rows; q++) {
+            for (int r = 0; r < fold; r++) {
+                size_t plain = ((size_t)b * time + (size_t)q * fold + r) * channels;
+                size_t folded = (((size_t)b * fold + r) * rows + q) * channels;
+                if (unfold)
+                    memcpy(dst + plain, src + folded, bytes);
+                else
+                    memcpy(dst + folded, src + plain, bytes);
+            }
         }
     }
 }

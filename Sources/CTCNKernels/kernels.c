@@ -69,6 +69,53 @@ __attribute__((target("avx2"))) static void adam_avx2(float *p, float *m, float 
         p[i] -= stepSize * m[i] / (__builtin_sqrtf(v[i]) / correction2Root + epsilon);
     }
 }
+// y = relu(a·m + r) (a·m only with a mask): a temporal block's end for ReLU blocks on the channels-last engine.
+__attribute__((target("avx2"))) static void relu_residual_avx2(const float *a, const float *m, const float *r,
+                                                               float *y, size_t count) {
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(a + i);
+        if (m) v = _mm256_mul_ps(v, _mm256_loadu_ps(m + i));
+        _mm256_storeu_ps(y + i, _mm256_max_ps(zero, _mm256_add_ps(v, _mm256_loadu_ps(r + i))));
+    }
+    for (; i < count; i++) {
+        float v = (m ? a[i] * m[i] : a[i]) + r[i];
+        y[i] = v < 0 ? 0 : v;
+    }
+}
+
+// dsum = y > 0 ? dy : 0;  g = a > 0 ? dsum·m : 0 (dsum without a mask).
+__attribute__((target("avx2"))) static void relu_block_gradient_avx2(const float *dy, const float *y, const float *a,
+                                                                     const float *m, float *dsum, float *g,
+                                                                     size_t count) {
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 d = _mm256_and_ps(_mm256_loadu_ps(dy + i), _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(dsum + i, d);
+        if (m) d = _mm256_mul_ps(d, _mm256_loadu_ps(m + i));
+        _mm256_storeu_ps(g + i, _mm256_and_ps(d, _mm256_cmp_ps(_mm256_loadu_ps(a + i), zero, _CMP_GT_OQ)));
+    }
+    for (; i < count; i++) {
+        float d = y[i] > 0 ? dy[i] : 0;
+        dsum[i] = d;
+        g[i] = a[i] > 0 ? (m ? d * m[i] : d) : 0;
+    }
+}
+
+// g = h > 0 ? g·m : 0 (g without a mask).
+__attribute__((target("avx2"))) static void masked_relu_gradient_avx2(float *g, const float *h, const float *m,
+                                                                      size_t count) {
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 d = _mm256_loadu_ps(g + i);
+        if (m) d = _mm256_mul_ps(d, _mm256_loadu_ps(m + i));
+        _mm256_storeu_ps(g + i, _mm256_and_ps(d, _mm256_cmp_ps(_mm256_loadu_ps(h + i), zero, _CMP_GT_OQ)));
+    }
+    for (; i < count; i++) g[i] = h[i] > 0 ? (m ? g[i] * m[i] : g[i]) : 0;
+}
 #define VECTOR(call)                                                                                                   \
     if (tcn_kernels_vectorized()) {                                                                                    \
         call;                                                                                                          \
@@ -111,4 +158,27 @@ void tcn_adam(float *p, float *m, float *v, const float *g, size_t count, float 
         v[i] = beta2 * v[i] + oneMinusBeta2 * g[i] * g[i];
         p[i] -= stepSize * m[i] / (__builtin_sqrtf(v[i]) / correction2Root + epsilon);
     }
+}
+
+void tcn_relu_residual(const float *a, const float *m, const float *r, float *y, size_t count) {
+    VECTOR(relu_residual_avx2(a, m, r, y, count))
+    for (size_t i = 0; i < count; i++) {
+        float v = (m ? a[i] * m[i] : a[i]) + r[i];
+        y[i] = v < 0 ? 0 : v;
+    }
+}
+
+void tcn_relu_block_gradient(const float *dy, const float *y, const float *a, const float *m, float *dsum, float *g,
+                             size_t count) {
+    VECTOR(relu_block_gradient_avx2(dy, y, a, m, dsum, g, count))
+    for (size_t i = 0; i < count; i++) {
+        float d = y[i] > 0 ? dy[i] : 0;
+        dsum[i] = d;
+        g[i] = a[i] > 0 ? (m ? d * m[i] : d) : 0;
+    }
+}
+
+void tcn_masked_relu_gradient(float *g, const float *h, const float *m, size_t count) {
+    VECTOR(masked_relu_gradient_avx2(g, h, m, count))
+    for (size_t i = 0; i < count; i++) g[i] = h[i] > 0 ? (m ? g[i] * m[i] : g[i]) : 0;
 }

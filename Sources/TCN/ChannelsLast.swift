@@ -1,6 +1,7 @@
 import CTCNDNNL
 import CTCNKernels
 import Synchronization
+import Glibc
 
 /// Which engine runs a model's temporal blocks.
 public enum ConvolutionEngine: String, Sendable, Codable, CaseIterable {
@@ -29,7 +30,7 @@ final class DNNLConvolution: @unchecked Sendable {
     /// What identifies the primitives: the convolution's and the pass's shapes.
     struct Key: Hashable {
         var batch, inputChannels, outputChannels, time, kernelSize, dilation, left, right: Int
-        var bias, training: Bool
+        var bias, relu, training: Bool
         var threads: Int
     }
 
@@ -43,7 +44,7 @@ final class DNNLConvolution: @unchecked Sendable {
         let created = tcn_dnnl_conv_create(
             Int32(key.batch), Int32(key.inputChannels), Int32(key.outputChannels), Int32(key.time),
             Int32(key.kernelSize), Int32(key.dilation), Int32(key.left), Int32(key.right), key.bias ? 1 : 0,
-            key.training ? 1 : 0, Int32(key.threads)
+            key.relu ? 1 : 0, key.training ? 1 : 0, Int32(key.threads)
         ).map(DNNLConvolution.init(handle:))
         made.withLock { cache in
             if cache.count >= limit { cache.removeAll() }
@@ -58,15 +59,19 @@ final class DNNLConvolution: @unchecked Sendable {
 
 extension Conv1d {
     /// The oneDNN primitives for this convolution over `batch × time` channels-last steps (with the gradient
-    /// primitives when `backward`).
-    func primitives(batch: Int, time: Int, backward: Bool) -> DNNLConvolution? {
+    /// primitives when `backward`), on activations folded by `fold` (`tcn_fold`: `batch · fold` sequences of
+    /// `time / fold` steps, where the dilation and the padding are `fold` times smaller; `fold` divides them).
+    ///
+    /// With `relu` the forward pass applies a ReLU after the convolution (the gradient primitives are the
+    /// convolution's alone).
+    func primitives(batch: Int, time: Int, backward: Bool, fold: Int = 1, relu: Bool = false) -> DNNLConvolution? {
         let left = padding.leftPad(kernelSize: kernelSize, dilation: dilation)
+        let right = (kernelSize - 1) * dilation - left
         return DNNLConvolution.primitives(
             DNNLConvolution.Key(
-                batch: batch, inputChannels: inputChannels, outputChannels: outputChannels, time: time,
-                kernelSize: kernelSize, dilation: dilation, left: left,
-                right: (kernelSize - 1) * dilation - left, bias: bias != nil, training: backward,
-                threads: TCNThreads.current))
+                batch: batch * fold, inputChannels: inputChannels, outputChannels: outputChannels, time: time / fold,
+                kernelSize: kernelSize, dilation: kernelSize == 1 ? 1 : dilation / fold, left: left / fold,
+                right: right / fold, bias: bias != nil, relu: relu, training: backward, threads: TCNThreads.current))
     }
 
     /// The channels-last forward pass: `[batch · time, out]` from `x` `[batch · time, in]` with filter `w`
@@ -132,7 +137,7 @@ func transposedBatch(_ x: [Float], batch: Int, rows: Int, cols: Int) -> [Float] 
     return x.withUnsafeBufferPointer { xp in
         [Float](unsafeUninitializedCapacity: count) { yp, n in
             guard let xBase = xp.baseAddress, let yBase = yp.baseAddress else { return }
-            TCNThreads.forEachRange(batch, grain: max(1, TCNThreads.elementGrain / max(1, per))) { r in
+            ompForEachRange(batch, grain: max(1, TCNThreads.elementGrain / max(1, per))) { r in
                 for b in r { tcn_transpose(xBase + b * per, yBase + b * per, Int32(rows), Int32(cols)) }
             }
             n = count
@@ -140,9 +145,45 @@ func transposedBatch(_ x: [Float], batch: Int, rows: Int, cols: Int) -> [Float] 
     }
 }
 
+/// Moves channels-last activations `[batch, time, channels]` from the layout folded by `from` to the one folded by
+/// `to` (1: not folded; see `tcn_fold`).
+func refolded(_ x: [Float], batch: Int, time: Int, channels: Int, from: Int, to: Int) -> [Float] {
+    guard from != to, !x.isEmpty else { return x }
+    var y = x
+    for (fold, unfold) in [(from, true), (to, false)] where fold > 1 {
+        let source = y
+        let per = time * channels
+        y = source.withUnsafeBufferPointer { sp in
+            [Float](unsafeUninitializedCapacity: source.count) { dp, n in
+                guard let s0 = sp.baseAddress, let d0 = dp.baseAddress else { return }
+                ompForEachRange(batch, grain: max(1, TCNThreads.elementGrain / max(1, per))) { r in
+                    tcn_fold(
+                        s0 + r.lowerBound * per, d0 + r.lowerBound * per, Int32(r.count), Int32(time), Int32(fold),
+                        Int32(channels), unfold ? 1 : 0)
+                }
+                n = source.count
+            }
+        }
+    }
+    return y
+}
+
+/// Runs `body` over contiguous ranges of `0..<count` (each at least `grain` long, one per thread) on oneDNN's
+/// OpenMP threads (`tcn_parallel_for`): the channels-last engine's passes between convolutions.
+private func ompForEachRange(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        var context = body
+        withUnsafeMutablePointer(to: &context) { pointer in
+            tcn_parallel_for(count, grain, Int32(TCNThreads.current), { context, lo, hi in
+                context?.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(lo..<hi)
+            }, pointer)
+        }
+    }
+}
+
 /// Runs `body` over contiguous ranges of `0..<count`, in parallel for large counts (element-wise passes).
 private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
-    TCNThreads.forEachRange(count, grain: TCNThreads.elementGrain, body)
+    ompForEachRange(count, grain: TCNThreads.elementGrain, body)
 }
 
 extension TemporalBlock {
@@ -150,6 +191,8 @@ extension TemporalBlock {
     struct ChannelsLastCache {
         var batch: Int
         var time: Int
+        /// The time folding of every array here (`channelsLastFold`).
+        var fold: Int
         /// The effective filters of conv1, conv2 and downsample (when present), as used in the forward pass.
         var weights: [[Float]]
         var primitives: [DNNLConvolution]
@@ -165,12 +208,35 @@ extension TemporalBlock {
         var output: [Float]
     }
 
+    /// The largest dilation the channels-last engine runs unfolded: oneDNN's AVX-512 gradient kernels take
+    /// dilations up to 8 on TCNBench C, and it falls back to much slower GEMM-based ones from 16 (input gradient
+    /// 0.55–0.70 ms vs 0.23, weight gradient 0.66 vs 0.31–0.52 per convolution, batch 64 × 256 steps, 32 channels).
+    static let largestUnfoldedDilation = Int(getenv("TCN_FOLD").map { String(cString: $0) } ?? "") ?? 8
+
+    /// How far a channels-last pass over `time` steps folds time into the batch for this block (`tcn_fold`): the
+    /// smallest power of two that brings the dilation down to `largestUnfoldedDilation` and divides the dilation,
+    /// the padding and `time` (1 when none does).
+    func channelsLastFold(time: Int) -> Int {
+        let left = conv1.padding.leftPad(kernelSize: conv1.kernelSize, dilation: conv1.dilation)
+        let right = (conv1.kernelSize - 1) * conv1.dilation - left
+        var fold = 1
+        while conv1.kernelSize > 1, conv1.dilation / fold > Self.largestUnfoldedDilation,
+            [time, conv1.dilation, left, right].allSatisfy({ $0 % (2 * fold) == 0 })
+        {
+            fold *= 2
+        }
+        return conv1.dilation / fold > Self.largestUnfoldedDilation ? 1 : fold
+    }
+
     /// The primitives of conv1, conv2 and downsample for a channels-last pass (with the gradient primitives when
-    /// `backward`), or `nil` when oneDNN cannot run one.
-    func channelsLastPrimitives(batch: Int, time: Int, backward: Bool) -> [DNNLConvolution]? {
+    /// `backward`) on activations folded by `fold`, or `nil` when oneDNN cannot run one.
+    func channelsLastPrimitives(batch: Int, time: Int, backward: Bool, fold: Int) -> [DNNLConvolution]? {
         var result: [DNNLConvolution] = []
-        for conv in [conv1, conv2] + (downsample.map { [$0] } ?? []) {
-            guard let p = conv.primitives(batch: batch, time: time, backward: backward) else { return nil }
+        for (i, conv) in ([conv1, conv2] + (downsample.map { [$0] } ?? [])).enumerated() {
+            let relu = channelsLastReLU && i < 2
+            guard let p = conv.primitives(batch: batch, time: time, backward: backward, fold: fold, relu: relu) else {
+                return nil
+            }
             result.append(p)
         }
         return result
@@ -179,22 +245,33 @@ extension TemporalBlock {
     /// Whether the channels-last engine can run this block (no normalisation layers).
     var channelsLastCapable: Bool { batchNorms.isEmpty && layerNorms.isEmpty }
 
-    /// The block's forward pass on channels-last activations `x` `[batch, time, in]`: the same values as the fused
-    /// pass, with dropout masks drawn in the same order (then transposed). Returns `[batch, time, out]`.
+    /// Whether the block runs the ReLU path (ReLU after the convolutions and at the end): the convolutions apply
+    /// the ReLU themselves (a oneDNN post-op), the block's end is one pass (`tcn_relu_residual`), and the backward
+    /// passes read signs from what the forward keeps anyway (`tcn_relu_block_gradient`, `tcn_masked_relu_gradient`).
+    var channelsLastReLU: Bool { activation == .relu && finalActivation == .relu }
+
+    /// The block's forward pass on channels-last activations `x` `[batch, time, in]` folded by `fold`: the same
+    /// values as the fused pass, with dropout masks drawn in the same order (then transposed and folded). Returns
+    /// `[batch, time, out]`, folded likewise.
     func channelsLastForward(
-        _ x: [Float], batch: Int, time: Int, primitives: [DNNLConvolution], training: Bool, keepCache: Bool,
-        random: inout TCNRandom
+        _ x: [Float], batch: Int, time: Int, fold: Int, primitives: [DNNLConvolution], training: Bool,
+        keepCache: Bool, random: inout TCNRandom
     ) -> (output: [Float], cache: ChannelsLastCache?) {
         let channels = conv1.outputChannels
         let count = batch * time * channels
-        let weights = [conv1.effectiveWeight().data, conv2.effectiveWeight().data] + (downsample.map { [$0.weight.data] } ?? [])
+        let relu = channelsLastReLU
+        let weights =
+            [conv1.effectiveWeight().data, conv2.effectiveWeight().data]
+            + (downsample.map { [$0.effectiveWeight().data] } ?? [])
         let residual =
             downsample.map {
                 $0.channelsLastForward(x, weight: weights[2], primitives: primitives[2], count: count)
             } ?? x
         func nwcMask() -> [Float]? {
             dropout.mask(for: [batch, channels, time], training: training, random: &random).map {
-                transposedBatch($0, batch: batch, rows: channels, cols: time)
+                refolded(
+                    transposedBatch($0, batch: batch, rows: channels, cols: time), batch: batch, time: time,
+                    channels: channels, from: 1, to: fold)
             }
         }
         let masks = [nwcMask(), nwcMask()]
@@ -205,15 +282,30 @@ extension TemporalBlock {
         var y: [Float] = []
         for s in 0..<2 {
             let conv = s == 0 ? conv1 : conv2
+            // On the ReLU path the convolution has applied the ReLU already.
             var h = conv.channelsLastForward(stageInput, weight: weights[s], primitives: primitives[s], count: count)
             let keepPre = keepCache && activation.derivativeNeedsInput
-            if keepPre { pre.append(h) }
-            h.withUnsafeMutableBufferPointer { hp in
-                guard let base = hp.baseAddress else { return }
-                elementwise(count) { r in activation.apply(inPlace: base + r.lowerBound, count: r.count) }
+            if !relu {
+                if keepPre { pre.append(h) }
+                h.withUnsafeMutableBufferPointer { hp in
+                    guard let base = hp.baseAddress else { return }
+                    elementwise(count) { r in activation.apply(inPlace: base + r.lowerBound, count: r.count) }
+                }
+                if !keepPre { pre.append(keepCache ? h : []) }
             }
-            if !keepPre { pre.append(keepCache ? h : []) }
-            activated.append(keepCache ? h : [])
+            // The ReLU path's first stage needs only its dropped-out output (see `tcn_masked_relu_gradient`).
+            activated.append(keepCache && !(relu && s == 0) ? h : [])
+            if relu && s == 1 {
+                y = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+                pointers(h, masks[1] ?? [], residual, &y) { a, m, r, out in
+                    let m = masks[1] == nil ? nil : m
+                    elementwise(count) { range in
+                        let o = range.lowerBound
+                        tcn_relu_residual(a + o, m.map { $0 + o }, r + o, out + o, range.count)
+                    }
+                }
+                break
+            }
             if let mask = masks[s] {
                 h.withUnsafeMutableBufferPointer { hp in
                     mask.withUnsafeBufferPointer { mp in
@@ -243,8 +335,8 @@ extension TemporalBlock {
         return (
             y,
             ChannelsLastCache(
-                batch: batch, time: time, weights: weights, primitives: primitives, input: x, middle: stageInput,
-                preActivation: pre, activated: activated, masks: masks,
+                batch: batch, time: time, fold: fold, weights: weights, primitives: primitives, input: x,
+                middle: stageInput, preActivation: pre, activated: activated, masks: masks,
                 sum: finalActivation.derivativeNeedsInput ? sum : y, output: y)
         )
     }
@@ -258,32 +350,55 @@ extension TemporalBlock {
         let count = dy.count
         /// `g[i] *= f′(x[i])`, and first `g[i] *= mask[i]` when there is a mask.
         func scale(_ g: inout [Float], _ f: Activation, input: [Float], output: [Float], mask: [Float]?) {
-            g.withUnsafeMutableBufferPointer { gp in
-                input.withUnsafeBufferPointer { xp in
-                    output.withUnsafeBufferPointer { yp in
-                        (mask ?? []).withUnsafeBufferPointer { mp in
-                            guard let g0 = gp.baseAddress, let x0 = xp.baseAddress, let y0 = yp.baseAddress else {
-                                return
-                            }
-                            let m0 = mask == nil ? nil : mp.baseAddress
-                            elementwise(count) { r in
-                                let o = r.lowerBound
-                                if let m0 { tcn_multiply(g0 + o, m0 + o, r.count) }
-                                f.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
-                            }
+            pointers(input, output, mask ?? [], &g) { x0, y0, m0, g0 in
+                let m0 = mask == nil ? nil : m0
+                elementwise(count) { r in
+                    let o = r.lowerBound
+                    if let m0 { tcn_multiply(g0 + o, m0 + o, r.count) }
+                    f.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
+                }
+            }
+        }
+        var dSum: [Float]
+        var g: [Float]
+        var dMiddle: [Float]
+        if channelsLastReLU {
+            dSum = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+            g = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+            let mask = cache.masks[1]
+            pointers(dy, cache.output, cache.activated[1], mask ?? []) { d, y, a, m in
+                let m = mask == nil ? nil : m
+                dSum.withUnsafeMutableBufferPointer { sp in
+                    g.withUnsafeMutableBufferPointer { gp in
+                        guard let s0 = sp.baseAddress, let g0 = gp.baseAddress else { return }
+                        elementwise(count) { r in
+                            let o = r.lowerBound
+                            tcn_relu_block_gradient(d + o, y + o, a + o, m.map { $0 + o }, s0 + o, g0 + o, r.count)
                         }
                     }
                 }
             }
+        } else {
+            dSum = dy
+            scale(&dSum, finalActivation, input: cache.sum, output: cache.output, mask: nil)
+            g = dSum
+            scale(&g, activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
         }
-        var dSum = dy
-        scale(&dSum, finalActivation, input: cache.sum, output: cache.output, mask: nil)
-        var g = dSum
-        scale(&g, activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
-        var dMiddle = conv2.channelsLastBackward(
+        dMiddle = conv2.channelsLastBackward(
             g, input: cache.middle, weight: cache.weights[1], primitives: cache.primitives[1], prefix: prefix + "conv2.",
             gradients: &gradients, needInputGradient: true)
-        scale(&dMiddle, activation, input: cache.preActivation[0], output: cache.activated[0], mask: cache.masks[0])
+        if channelsLastReLU {
+            let mask = cache.masks[0]
+            pointers(cache.middle, mask ?? [], [], &dMiddle) { h, m, _, d in
+                let m = mask == nil ? nil : m
+                elementwise(count) { r in
+                    let o = r.lowerBound
+                    tcn_masked_relu_gradient(d + o, h + o, m.map { $0 + o }, r.count)
+                }
+            }
+        } else {
+            scale(&dMiddle, activation, input: cache.preActivation[0], output: cache.activated[0], mask: cache.masks[0])
+        }
         var dx = conv1.channelsLastBackward(
             dMiddle, input: cache.input, weight: cache.weights[0], primitives: cache.primitives[0],
             prefix: prefix + "conv1.", gradients: &gradients, needInputGradient: needInputGradient)
@@ -296,13 +411,53 @@ extension TemporalBlock {
             residual = dSum
         }
         guard needInputGradient else { return [] }
-        dx.withUnsafeMutableBufferPointer { dp in
-            residual.withUnsafeBufferPointer { rp in
-                guard let d0 = dp.baseAddress, let r0 = rp.baseAddress else { return }
-                elementwise(dp.count) { r in tcn_add(d0 + r.lowerBound, r0 + r.lowerBound, r.count) }
-            }
+        let n = dx.count
+        pointers(residual, [], [], &dx) { r0, _, _, d0 in
+            elementwise(n) { r in tcn_add(d0 + r.lowerBound, r0 + r.lowerBound, r.count) }
         }
         return dx
+    }
+}
+
+/// Calls `body` with the base addresses of three arrays read and one written. An empty array's address is a valid
+/// placeholder that must not be read (callers pass `nil` on for arrays not in use).
+private func pointers(
+    _ a: [Float], _ b: [Float], _ c: [Float], _ d: inout [Float],
+    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+) {
+    let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    defer { placeholder.deallocate() }
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeBufferPointer { cp in
+                d.withUnsafeMutableBufferPointer { dp in
+                    body(
+                        ap.baseAddress ?? UnsafePointer(placeholder), bp.baseAddress ?? UnsafePointer(placeholder),
+                        cp.baseAddress ?? UnsafePointer(placeholder), dp.baseAddress ?? placeholder)
+                }
+            }
+        }
+    }
+}
+
+/// `pointers` for four arrays read.
+private func pointers(
+    _ a: [Float], _ b: [Float], _ c: [Float], _ d: [Float],
+    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void
+) {
+    let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    defer { placeholder.deallocate() }
+    let empty = UnsafePointer(placeholder)
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeBufferPointer { cp in
+                d.withUnsafeBufferPointer { dp in
+                    body(
+                        ap.baseAddress ?? empty, bp.baseAddress ?? empty, cp.baseAddress ?? empty,
+                        dp.baseAddress ?? empty)
+                }
+            }
+        }
     }
 }
 
@@ -310,12 +465,16 @@ extension TCNModel {
     /// Every block's oneDNN primitives for a full pass over `batch × time` (with the gradient primitives when
     /// `backward`), or `nil` when the channels-last engine does not apply (see `ConvolutionEngine.automatic`).
     func channelsLastPrimitives(batch: Int, time: Int, backward: Bool) -> [[DNNLConvolution]]? {
+        // (Each block's primitives are made for its own fold, `channelsLastFold`.)
         guard convolutionEngine == .automatic, batch > 0, time > 0, !configuration.backbone.skipConnections,
             blocks.allSatisfy(\.channelsLastCapable)
         else { return nil }
         var result: [[DNNLConvolution]] = []
         for block in blocks {
-            guard let p = block.channelsLastPrimitives(batch: batch, time: time, backward: backward) else { return nil }
+            let fold = block.channelsLastFold(time: time)
+            guard let p = block.channelsLastPrimitives(batch: batch, time: time, backward: backward, fold: fold) else {
+                return nil
+            }
             result.append(p)
         }
         return result
@@ -329,14 +488,20 @@ extension TCNModel {
         let (batch, channels, time) = (x.shape[0], x.shape[1], x.shape[2])
         var h = transposedBatch(x.data, batch: batch, rows: channels, cols: time)
         var caches: [TemporalBlock.ChannelsLastCache] = []
+        var fold = 1
+        var width = channels
         for (i, block) in blocks.enumerated() {
+            let blockFold = block.channelsLastFold(time: time)
+            h = refolded(h, batch: batch, time: time, channels: width, from: fold, to: blockFold)
+            fold = blockFold
             let (y, cache) = block.channelsLastForward(
-                h, batch: batch, time: time, primitives: primitives[i], training: training, keepCache: keepCache,
-                random: &random)
+                h, batch: batch, time: time, fold: fold, primitives: primitives[i], training: training,
+                keepCache: keepCache, random: &random)
             if let cache { caches.append(cache) }
             h = y
+            width = block.conv2.outputChannels
         }
-        let width = blocks.last?.conv2.outputChannels ?? channels
+        h = refolded(h, batch: batch, time: time, channels: width, from: fold, to: 1)
         return (
             Tensor(
                 uncheckedShape: [batch, width, time], data: transposedBatch(h, batch: batch, rows: time, cols: width)),
@@ -351,7 +516,11 @@ extension TCNModel {
     ) {
         let (batch, channels, time) = (dH.shape[0], dH.shape[1], dH.shape[2])
         var g = transposedBatch(dH.data, batch: batch, rows: channels, cols: time)
+        var fold = 1
         for i in blocks.indices.reversed() {
+            // The block above's input gradient, in that block's folding.
+            g = refolded(g, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: fold, to: caches[i].fold)
+            fold = caches[i].fold
             g = blocks[i].channelsLastBackward(
                 g, cache: caches[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0)
         }

@@ -14,17 +14,18 @@ typedef struct tcn_dnnl_conv tcn_dnnl_conv;
 
 /// The primitives of a stride-1 dilated convolution over `batch × time` steps, `in → out` channels, `kernel` taps
 /// `dilation` apart, `left` and `right` zero steps of padding (`left + right = (kernel − 1) · dilation`, so the output
-/// has `time` steps), with a bias when `bias` ≠ 0. With `training` ≠ 0 the input- and weight-gradient primitives are
-/// created too. `threads` is the OpenMP thread count the primitives run on (oneDNN sizes its work split by it).
-/// Returns NULL when oneDNN cannot create them; `tcn_dnnl_last_error` then says why.
+/// has `time` steps), with a bias when `bias` ≠ 0, and the forward pass followed by a ReLU (a oneDNN post-op) when
+/// `relu` ≠ 0. With `training` ≠ 0 the input- and weight-gradient primitives are created too (they take the gradient
+/// of the convolution itself, before any ReLU). `threads` is the OpenMP thread count the primitives run on (oneDNN
+/// sizes its work split by it). Returns NULL when oneDNN cannot create them; `tcn_dnnl_last_error` then says why.
 tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
-                                    int right, int bias, int training, int threads);
+                                    int right, int bias, int relu, int training, int threads);
 
 /// Frees the primitives.
 void tcn_dnnl_conv_destroy(tcn_dnnl_conv *conv);
 
 /// y (`nwc`, `[batch, time, out]`) = conv(x (`nwc`, `[batch, time, in]`), w (`oiw`)) + b (`[out]`, or NULL without
-/// a bias). Returns 0 on success, else a oneDNN status.
+/// a bias), then ReLU when created with `relu`. Returns 0 on success, else a oneDNN status.
 int tcn_dnnl_conv_forward(tcn_dnnl_conv *conv, const float *x, const float *w, const float *b, float *y);
 
 /// dx (`nwc`, `[batch, time, in]`) = the input gradient for output gradient dy (`nwc`, `[batch, time, out]`).
@@ -43,6 +44,20 @@ const char *tcn_dnnl_last_error(void);
 
 /// dst[j · rows + i] = src[i · cols + j]: one `rows × cols` matrix transposed (for `ncw` ↔ `nwc`).
 void tcn_transpose(const float *src, float *dst, int rows, int cols);
+
+/// Folds time into the batch for `batch` sequences of `time` rows of `channels` floats: plain row `q · fold + r` of
+/// sequence b goes to row `q` of sequence `b · fold + r` (each of `time / fold` rows), or back when `unfold` ≠ 0.
+/// A convolution with dilation `d` on the plain layout is one with dilation `d / fold` on the folded one.
+void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold);
+
+/// A range body for `tcn_parallel_for`: handles items `lo..<hi`.
+typedef void (*tcn_range_body)(void *context, long lo, long hi);
+
+/// Calls `body` on contiguous ranges covering `0..<count`, one per thread on up to `threads` threads of oneDNN's
+/// OpenMP pool (the caller's thread takes the first), each at least `grain` long; returns when all are done.
+/// The channels-last engine runs its element-wise passes here so that, between convolutions, only OpenMP's threads
+/// are busy (a second pool spinning beside them costs both).
+void tcn_parallel_for(long count, long grain, int threads, tcn_range_body body, void *context);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,21 @@ void tcn_add(float *y, const float *r, size_t count);
 void tcn_adam(float *p, float *m, float *v, const float *g, size_t count, float oneMinusBeta1, float beta2,
               float oneMinusBeta2, float correction2Root, float epsilon, float stepSize);
 
+/// y[i] = max(0, a[i]·m[i] + r[i]) (`a[i] + r[i]` when `m` is NULL; NaN passes as in `tcn_relu`): a ReLU temporal
+/// block's end — its second stage's dropout, the residual add and the final ReLU — in one pass.
+void tcn_relu_residual(const float *a, const float *m, const float *r, float *y, size_t count);
+
+/// The backward of `tcn_relu_residual` after a ReLU that gave `a`: dsum[i] = y[i] > 0 ? dy[i] : 0 (the residual
+/// sum's gradient, given the block output y) and g[i] = a[i] > 0 ? dsum[i]·m[i] : 0 (the second convolution's output
+/// gradient; no product when `m` is NULL).
+void tcn_relu_block_gradient(const float *dy, const float *y, const float *a, const float *m, float *dsum, float *g,
+                             size_t count);
+
+/// g[i] = h[i] > 0 ? g[i]·m[i] : 0 (no product when `m` is NULL): the backward of dropout after ReLU, given the
+/// dropped-out output h — where the mask is 0 the gradient is 0 either way, elsewhere h and the ReLU's output share
+/// their sign.
+void tcn_masked_relu_gradient(float *g, const float *h, const float *m, size_t count);
+
 /// 1 when the AVX2 paths are taken on this CPU, else 0. Both paths give bit-identical results (only exact
 /// comparisons and correctly rounded products, sums, quotients and square roots of one or two values, no fused
 /// multiply-add).

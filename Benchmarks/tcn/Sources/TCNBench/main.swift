@@ -20,7 +20,7 @@
 // `none`; seqtool only — the peer stays locuslab's weight norm); TCN_BENCH_THREADS seqtool's thread count (default
 // 2); TCN_BENCH_CLOCK=cpu times by process CPU time (with one thread: the single-core cost, steadier than wall time
 // on a busy machine); TCN_BENCH_PHASES=1 also prints seqtool's training forward, backward and Adam times (ms per
-// batch). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
+// batch); TCN_BENCH_STREAM=0 skips streaming (for profiles of the batch paths). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
 // unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here): the header line names the kernels
 // in use.
 import Foundation
@@ -215,8 +215,9 @@ for w in workloads where only.contains(w.name.prefix(1)) {
             for _ in 0..<streamSteps { _ = try stream.process(chunk) }
         } / Double(streamSteps)
     }
-    let stream1 = try w.streams.map { _ in try streamTime(1) }
-    let streamMany = try w.streams.map { try streamTime($0) }
+    let streaming = environment["TCN_BENCH_STREAM"] != "0"
+    let stream1 = streaming ? try w.streams.map { _ in try streamTime(1) } : nil
+    let streamMany = streaming ? try w.streams.map { try streamTime($0) } : nil
     // The peer re-runs the whole window per step (~10–50 ms): fewer steps keep its run short.
     let peer = try runPeer(w, receptiveField: model.receptiveField, streamSteps: 20)
 
