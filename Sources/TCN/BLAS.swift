@@ -27,7 +27,9 @@ func sgemm(
 /// OpenBLAS thread (the module sets OpenBLAS to one thread on first use: many small GEMMs scale better across
 /// examples than inside OpenBLAS, and it avoids oversubscription), on a persistent pool of spinning-then-parking
 /// threads (`WorkerPool`). Every example's (or example group's) arithmetic and the split of the weight-gradient GEMM
-/// depend on the shapes only, so results are bit-identical across thread counts and runs (tested).
+/// depend on the shapes only, so results are bit-identical across thread counts and runs (tested). The channels-last
+/// engine (`ConvolutionEngine.automatic`, oneDNN) runs on this many OpenMP threads; its results are bit-identical
+/// across runs with the same thread count (tested), not across thread counts.
 /// Default: the number of active processors.
 public enum TCNThreads {
     private static let storage = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))

@@ -1,7 +1,7 @@
 import CTCNDNNL
 import CTCNKernels
-import Synchronization
 import Glibc
+import Synchronization
 
 /// Which engine runs a model's temporal blocks.
 public enum ConvolutionEngine: String, Sendable, Codable, CaseIterable {
@@ -174,9 +174,11 @@ private func ompForEachRange(_ count: Int, grain: Int, _ body: (Range<Int>) -> V
     withoutActuallyEscaping(body) { body in
         var context = body
         withUnsafeMutablePointer(to: &context) { pointer in
-            tcn_parallel_for(count, grain, Int32(TCNThreads.current), { context, lo, hi in
-                context?.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(lo..<hi)
-            }, pointer)
+            tcn_parallel_for(
+                count, grain, Int32(TCNThreads.current),
+                { context, lo, hi in
+                    context?.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(lo..<hi)
+                }, pointer)
         }
     }
 }
@@ -385,7 +387,8 @@ extension TemporalBlock {
             scale(&g, activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
         }
         dMiddle = conv2.channelsLastBackward(
-            g, input: cache.middle, weight: cache.weights[1], primitives: cache.primitives[1], prefix: prefix + "conv2.",
+            g, input: cache.middle, weight: cache.weights[1], primitives: cache.primitives[1],
+            prefix: prefix + "conv2.",
             gradients: &gradients, needInputGradient: true)
         if channelsLastReLU {
             let mask = cache.masks[0]
@@ -519,7 +522,8 @@ extension TCNModel {
         var fold = 1
         for i in blocks.indices.reversed() {
             // The block above's input gradient, in that block's folding.
-            g = refolded(g, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: fold, to: caches[i].fold)
+            g = refolded(
+                g, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: fold, to: caches[i].fold)
             fold = caches[i].fold
             g = blocks[i].channelsLastBackward(
                 g, cache: caches[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0)

@@ -47,7 +47,8 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// summed on one thread; an input gradient as one GEMM of the `[in, out · k]` filter with dY's shifted copies (inner
 /// size `out · k` instead of `out`, no col2im) was no faster (C training 2,487–2,520 vs 2,518–2,571 samples/s).
 /// Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own engine: per-tap GEMMs over
-/// ring buffers of all streams (`Streaming+Shard.swift`).
+/// ring buffers of all streams (`Streaming+Shard.swift`); full-length passes of models without normalisation layers
+/// or skips run on oneDNN with channels-last activations (`ConvolutionEngine`, `ChannelsLast.swift`).
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int

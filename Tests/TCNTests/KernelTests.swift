@@ -39,6 +39,37 @@ struct KernelTests {
         #expect(Self.bits(sum) == Self.bits(zip(x, g).map { $0 + $1 }))
     }
 
+    /// The channels-last engine's fused ReLU-block kernels, with and without a dropout mask.
+    @Test(arguments: [0, 1, 7, 8, 9, 16, 31, 100])
+    func fusedReLUBlockKernelsMatchTheScalarExpressions(count: Int) {
+        var rng = SplitMix64(seed: UInt64(count) + 17)
+        let (a, r, dy, y) = (
+            Self.values(count, &rng), Self.values(count, &rng), Self.values(count, &rng), Self.values(count, &rng)
+        )
+        let mask = (0..<count).map { i -> Float in i % 3 == 0 ? 0 : 1.25 }
+        for m in [nil, mask] {
+            var out = [Float](repeating: 7, count: count)
+            m.withOptionalPointer { mp in tcn_relu_residual(a, mp, r, &out, count) }
+            let expected = (0..<count).map { i -> Float in
+                let v = (m.map { a[i] * $0[i] } ?? a[i]) + r[i]
+                return v < 0 ? 0 : v
+            }
+            #expect(Self.bits(out) == Self.bits(expected), "relu_residual, mask \(m != nil)")
+            var (dSum, g) = ([Float](repeating: 7, count: count), [Float](repeating: 7, count: count))
+            m.withOptionalPointer { mp in tcn_relu_block_gradient(dy, y, a, mp, &dSum, &g, count) }
+            let dSumExpected = (0..<count).map { i -> Float in y[i] > 0 ? dy[i] : 0 }
+            let gExpected = (0..<count).map { i -> Float in
+                a[i] > 0 ? (m.map { dSumExpected[i] * $0[i] } ?? dSumExpected[i]) : 0
+            }
+            #expect(Self.bits(dSum) == Self.bits(dSumExpected), "relu_block_gradient dsum, mask \(m != nil)")
+            #expect(Self.bits(g) == Self.bits(gExpected), "relu_block_gradient g, mask \(m != nil)")
+            var masked = dy
+            m.withOptionalPointer { mp in tcn_masked_relu_gradient(&masked, a, mp, count) }
+            let maskedExpected = (0..<count).map { i -> Float in a[i] > 0 ? (m.map { dy[i] * $0[i] } ?? dy[i]) : 0 }
+            #expect(Self.bits(masked) == Self.bits(maskedExpected), "masked_relu_gradient, mask \(m != nil)")
+        }
+    }
+
     /// Adam's vectorised step against the scalar Swift expression it replaced (the parity tests check it against
     /// `torch.optim.Adam`).
     @Test(arguments: [0, 1, 7, 8, 9, 16, 31, 100])
@@ -61,5 +92,13 @@ struct KernelTests {
         #expect(Self.bits(m) == Self.bits(mRef))
         #expect(Self.bits(v) == Self.bits(vRef))
         #expect(Self.bits(p) == Self.bits(pRef))
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with the array's base address, or `nil` for `nil`.
+    fileprivate func withOptionalPointer(_ body: (UnsafePointer<Float>?) -> Void) {
+        guard let array = self else { return body(nil) }
+        array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }
