@@ -169,8 +169,10 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
             &dd, dnnl_convolution_direct, &c->x, &anyW, &c->y, strides, dilates, pl, pr));
         TRY(dnnl_primitive_desc_create(&c->d[1].pd, &dd, NULL, engine, c->d[0].pd));
         TRY(finish(c, &c->d[1], dnnl_query_weights_md, 0));
+        // Without the bias: oneDNN 2.6 sums the bias gradient of channels-last data in a plain SSE loop (8 % of a
+        // TCNBench C training step); the caller sums it (tcn_channel_sums).
         TRY(dnnl_dilated_convolution_backward_weights_desc_init(
-            &wdsc, dnnl_convolution_direct, &c->x, &anyW, bmd, &c->y, strides, dilates, pl, pr));
+            &wdsc, dnnl_convolution_direct, &c->x, &anyW, NULL, &c->y, strides, dilates, pl, pr));
         TRY(dnnl_primitive_desc_create(&c->d[2].pd, &wdsc, NULL, engine, c->d[0].pd));
         TRY(finish(c, &c->d[2], dnnl_query_diff_weights_md, 1));
     }
@@ -245,24 +247,23 @@ int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *c, const float *dy, const float *
     LOCKED(backward_data(c, dy, w, dx))
 }
 
-static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw, float *db) {
+static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw) {
     if (!c->training) return dnnl_invalid_arguments;
     dnnl_status_t s;
     if ((s = dnnl_memory_set_data_handle(c->mx, (void *)x)) || (s = dnnl_memory_set_data_handle(c->my, (void *)dy)) ||
-        (s = dnnl_memory_set_data_handle(c->mw, dw)) || (s = dnnl_memory_set_data_handle(c->mb, db ? db : dw)))
+        (s = dnnl_memory_set_data_handle(c->mw, dw)))
         return s;
     direction *d = &c->d[2];
     dnnl_memory_t target = d->reorder ? d->weights : c->mw;
-    dnnl_exec_arg_t args[4] = {
-        {DNNL_ARG_SRC, c->mx}, {DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_DIFF_WEIGHTS, target}, {DNNL_ARG_DIFF_BIAS, c->mb}};
-    if ((s = run(c, d->primitive, c->bias ? 4 : 3, args))) return s;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->mx}, {DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_DIFF_WEIGHTS, target}};
+    if ((s = run(c, d->primitive, 3, args))) return s;
     if (!d->reorder) return dnnl_success;
     dnnl_exec_arg_t back[2] = {{DNNL_ARG_FROM, d->weights}, {DNNL_ARG_TO, c->mw}};
     return run(c, d->reorder, 2, back);
 }
 
-int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw, float *db) {
-    LOCKED(backward_weights(c, x, dy, dw, db))
+int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw) {
+    LOCKED(backward_weights(c, x, dy, dw))
 }
 
 void tcn_transpose(const float *src, float *dst, int rows, int cols) {

@@ -100,20 +100,26 @@ extension Conv1d {
         gradients: inout TensorDictionary, needInputGradient: Bool
     ) -> [Float] {
         var dW = [Float](repeating: 0, count: weight.count)
-        var dBias = [Float](repeating: 0, count: bias == nil ? 0 : outputChannels)
         let status = x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { gp in
                 dW.withUnsafeMutableBufferPointer { wp in
-                    dBias.withUnsafeMutableBufferPointer { bp in
-                        tcn_dnnl_conv_backward_weights(
-                            primitives.handle, xp.baseAddress, gp.baseAddress, wp.baseAddress,
-                            bias == nil ? nil : bp.baseAddress)
-                    }
+                    tcn_dnnl_conv_backward_weights(primitives.handle, xp.baseAddress, gp.baseAddress, wp.baseAddress)
                 }
             }
         }
+        // The bias gradient: each channel's sum over batch and time, in row order (so the same bits for any thread
+        // count).
+        let dBias =
+            bias == nil
+            ? nil
+            : dy.withUnsafeBufferPointer { gp in
+                [Float](unsafeUninitializedCapacity: outputChannels) { bp, n in
+                    tcn_channel_sums(gp.baseAddress, dy.count / outputChannels, outputChannels, bp.baseAddress)
+                    n = outputChannels
+                }
+            }
         precondition(status == 0, "oneDNN convolution weight gradient failed: status \(status)")
-        accumulateParameterGradients(dW: dW, dBias: bias == nil ? nil : dBias, prefix: prefix, gradients: &gradients)
+        accumulateParameterGradients(dW: dW, dBias: dBias, prefix: prefix, gradients: &gradients)
         guard needInputGradient else { return [] }
         let count = x.count
         var dx = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }

@@ -70,6 +70,17 @@ struct KernelTests {
         }
     }
 
+    /// Channel sums (the channels-last bias gradient): each channel summed in row order, as the scalar loop.
+    @Test(arguments: [(0, 8), (1, 3), (5, 8), (7, 13), (100, 32), (33, 17)])
+    func channelSumsMatchTheScalarLoop(rows: Int, channels: Int) {
+        var rng = SplitMix64(seed: UInt64(rows * 31 + channels))
+        let x = Self.values(rows * channels, &rng)
+        var sums = [Float](repeating: 7, count: channels)
+        tcn_channel_sums(x, rows, channels, &sums)
+        let expected = (0..<channels).map { c in (0..<rows).reduce(Float(0)) { $0 + x[$1 * channels + c] } }
+        #expect(Self.bits(sums) == Self.bits(expected))
+    }
+
     /// Adam's vectorised step against the scalar Swift expression it replaced (the parity tests check it against
     /// `torch.optim.Adam`).
     @Test(arguments: [0, 1, 7, 8, 9, 16, 31, 100])

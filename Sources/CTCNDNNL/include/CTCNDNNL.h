@@ -32,9 +32,9 @@ int tcn_dnnl_conv_forward(tcn_dnnl_conv *conv, const float *x, const float *w, c
 /// Needs `training`. Returns 0 on success.
 int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *conv, const float *dy, const float *w, float *dx);
 
-/// dw (`oiw`) and db (`[out]`, ignored without a bias) = the filter and bias gradients (overwritten, not added) for
-/// input x and output gradient dy. Needs `training`. Returns 0 on success.
-int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *conv, const float *x, const float *dy, float *dw, float *db);
+/// dw (`oiw`) = the filter gradient (overwritten, not added) for input x and output gradient dy. Needs `training`.
+/// The bias gradient is the caller's: the sum of dy over batch and time. Returns 0 on success.
+int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *conv, const float *x, const float *dy, float *dw);
 
 /// The implementation oneDNN chose: 0 forward, 1 input gradient, 2 weight gradient ("" when absent).
 const char *tcn_dnnl_conv_implementation(const tcn_dnnl_conv *conv, int which);

@@ -42,6 +42,10 @@ void tcn_relu_block_gradient(const float *dy, const float *y, const float *a, co
 /// their sign.
 void tcn_masked_relu_gradient(float *g, const float *h, const float *m, size_t count);
 
+/// sums[c] = Σ_r x[r·channels + c] for a `[rows, channels]` matrix, each channel summed from row 0 up (a
+/// channels-last convolution's bias gradient).
+void tcn_channel_sums(const float *x, size_t rows, size_t channels, float *sums);
+
 /// 1 when the AVX2 paths are taken on this CPU, else 0. Both paths give bit-identical results (only exact
 /// comparisons and correctly rounded products, sums, quotients and square roots of one or two values, no fused
 /// multiply-add).
