@@ -10,6 +10,8 @@
 //     backbone's cost is that of the regression task)
 //   C sensor: 3 × 256 input, 6 blocks × 32, k 3, batch 64, per-step output (3 outputs, MSE);
 //     streaming C: one step per call for 1 stream and for 64 streams.
+// C (per-step head, every step computed) runs on seqtool's channels-last oneDNN engine, A and B (last-step heads,
+// receptive-field pruned) on its im2col + OpenBLAS engine (`ConvolutionEngine`).
 // GFLOPS count convolution arithmetic only (2 · B · T · out · in · k per conv, 1×1 downsamples included) over every
 // step, as PyTorch computes it — with last-step heads seqtool computes only the steps that reach the output (the
 // header line says what share) — and a training step counts 3× the forward (forward, weight gradient, input
