@@ -22,7 +22,8 @@
 // `none`; seqtool only — the peer stays locuslab's weight norm); TCN_BENCH_THREADS seqtool's thread count (default
 // 2); TCN_BENCH_CLOCK=cpu times by process CPU time (with one thread: the single-core cost, steadier than wall time
 // on a busy machine); TCN_BENCH_PHASES=1 also prints seqtool's training forward, backward and Adam times (ms per
-// batch); TCN_BENCH_STREAM=0 skips streaming (for profiles of the batch paths). OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
+// batch); TCN_BENCH_STREAM=0 skips streaming (for profiles of the batch paths); TCN_BENCH_ENGINE=im2col keeps C on
+// the im2col engine. OpenBLAS picks its kernels from the CPU (AVX-512 `Cooperlake` on the AMD EPYC test machine)
 // unless `OPENBLAS_CORETYPE` forces others (`Haswell` = AVX2, ~1.5× slower here): the header line names the kernels
 // in use.
 import Foundation
@@ -177,6 +178,9 @@ for w in workloads where only.contains(w.name.prefix(1)) {
             kind: w.perStep ? .perStep : .lastStep, outputs: w.outputs, loss: w.perStep ? .mse : .crossEntropy))
     var model = try TCNModel(configuration: config, seed: 0)
     model.receptiveFieldPolicy = .ignore
+    if let engine = environment["TCN_BENCH_ENGINE"].flatMap(ConvolutionEngine.init(rawValue:)) {
+        model.convolutionEngine = engine
+    }
     var random = TCNRandom(seed: 1)
     let x = try Tensor(
         shape: [w.batch, w.inputChannels, w.time],
