@@ -143,14 +143,20 @@ struct ChannelsLastTests {
             let refold = refolded(folded, batch: batch, time: time, channels: channels, from: fold, to: 6 / fold * 2)
             #expect(refold == refolded(x, batch: batch, time: time, channels: channels, from: 1, to: 6 / fold * 2))
         }
-        let t = transposedBatch(x, batch: batch, rows: time, cols: channels)
-        for b in 0..<batch {
-            for i in 0..<time {
-                for j in 0..<channels {
-                    #expect(t[b * time * channels + j * time + i] == x[b * time * channels + i * channels + j])
+        // Shapes around the 8 × 8 vector blocks: none, some with edges, only whole blocks.
+        for (rows, cols) in [(time, channels), (19, 37), (32, 256), (8, 9)] {
+            let y = (0..<(batch * rows * cols)).map(Float.init)
+            let t = transposedBatch(y, batch: batch, rows: rows, cols: cols)
+            var moved = true
+            for b in 0..<batch {
+                for i in 0..<rows {
+                    for j in 0..<cols where t[b * rows * cols + j * rows + i] != y[b * rows * cols + i * cols + j] {
+                        moved = false
+                    }
                 }
             }
+            #expect(moved, "\(rows) × \(cols)")
+            #expect(transposedBatch(t, batch: batch, rows: cols, cols: rows) == y, "\(rows) × \(cols) back")
         }
-        #expect(transposedBatch(t, batch: batch, rows: channels, cols: time) == x)
     }
 }
