@@ -4,13 +4,8 @@
 #include <dlfcn.h>
 #include <dnnl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static _Thread_local char last_error[256];
-
-const char *tcn_dnnl_last_error(void) { return last_error; }
 
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_runtime_error;
@@ -76,11 +71,7 @@ struct tcn_dnnl_conv {
 
 #define TRY(call)                                                                                                      \
     do {                                                                                                               \
-        dnnl_status_t s_ = (call);                                                                                     \
-        if (s_ != dnnl_success) {                                                                                      \
-            snprintf(last_error, sizeof last_error, "%s: oneDNN status %d", #call, (int)s_);                           \
-            goto fail;                                                                                                 \
-        }                                                                                                              \
+        if ((call) != dnnl_success) goto fail;                                                                         \
     } while (0)
 
 static void free_direction(direction *d) {
@@ -121,12 +112,8 @@ static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, 
 
 tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
                                     int right, int bias, int relu, int training, int threads) {
-    last_error[0] = 0;
     pthread_once(&once, initialize);
-    if (engine_status != dnnl_success) {
-        snprintf(last_error, sizeof last_error, "dnnl_engine_create: oneDNN status %d", (int)engine_status);
-        return NULL;
-    }
+    if (engine_status != dnnl_success) return NULL;
     if (set_omp_threads) set_omp_threads(threads);
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_attr_t attr = NULL;
@@ -186,13 +173,6 @@ fail:
     if (ops) dnnl_post_ops_destroy(ops);
     tcn_dnnl_conv_destroy(c);
     return NULL;
-}
-
-const char *tcn_dnnl_conv_implementation(const tcn_dnnl_conv *c, int which) {
-    const char *name = "";
-    if (which >= 0 && which < 3 && c->d[which].pd)
-        dnnl_primitive_desc_query(c->d[which].pd, dnnl_query_impl_info_str, 0, &name);
-    return name;
 }
 
 static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args) {

@@ -51,9 +51,6 @@ final class DNNLConvolution: @unchecked Sendable {
         }
         return created
     }
-
-    /// The implementations oneDNN chose (forward, input gradient, weight gradient), for benchmarks and tests.
-    var implementations: [String] { (0..<3).map { String(cString: tcn_dnnl_conv_implementation(handle, Int32($0))) } }
 }
 
 extension Conv1d {
@@ -207,8 +204,6 @@ private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
 extension TemporalBlock {
     /// What the channels-last backward pass needs from a block (all arrays `[batch, time, channels]`).
     struct ChannelsLastCache {
-        var batch: Int
-        var time: Int
         /// The time folding of every array here (`channelsLastFold`).
         var fold: Int
         /// The effective filters of conv1, conv2 and downsample (when present), as used in the forward pass.
@@ -357,7 +352,7 @@ extension TemporalBlock {
         return (
             y,
             ChannelsLastCache(
-                batch: batch, time: time, fold: fold, weights: weights, primitives: primitives, input: x,
+                fold: fold, weights: weights, primitives: primitives, input: x,
                 middle: stageInput, preActivation: pre, activated: activated, masks: masks,
                 sum: finalActivation.derivativeNeedsInput ? sum : y, output: y)
         )

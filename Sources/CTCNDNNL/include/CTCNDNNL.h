@@ -17,7 +17,8 @@ typedef struct tcn_dnnl_conv tcn_dnnl_conv;
 /// has `time` steps), with a bias when `bias` ≠ 0, and the forward pass followed by a ReLU (a oneDNN post-op) when
 /// `relu` ≠ 0. With `training` ≠ 0 the input- and weight-gradient primitives are created too (they take the gradient
 /// of the convolution itself, before any ReLU). `threads` is the OpenMP thread count the primitives run on (oneDNN
-/// sizes its work split by it). Returns NULL when oneDNN cannot create them; `tcn_dnnl_last_error` then says why.
+/// sizes its work split by it). Returns NULL when oneDNN cannot create them (TCN then runs the pass on its im2col
+/// engine).
 tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int kernel, int dilation, int left,
                                     int right, int bias, int relu, int training, int threads);
 
@@ -35,12 +36,6 @@ int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *conv, const float *dy, const floa
 /// dw (`oiw`) = the filter gradient (overwritten, not added) for input x and output gradient dy. Needs `training`.
 /// The bias gradient is the caller's: the sum of dy over batch and time. Returns 0 on success.
 int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *conv, const float *x, const float *dy, float *dw);
-
-/// The implementation oneDNN chose: 0 forward, 1 input gradient, 2 weight gradient ("" when absent).
-const char *tcn_dnnl_conv_implementation(const tcn_dnnl_conv *conv, int which);
-
-/// The last creation error on this thread ("" when none).
-const char *tcn_dnnl_last_error(void);
 
 /// dst[j · rows + i] = src[i · cols + j]: one `rows × cols` matrix transposed (for `ncw` ↔ `nwc`).
 void tcn_transpose(const float *src, float *dst, int rows, int cols);
