@@ -53,11 +53,16 @@ void tcn_parallel_for(long count, long grain, int threads, tcn_range_body body, 
 }
 
 /// The primitive of one direction, with the reorders between PyTorch's `oiw` filter and the layout it uses.
+/// Every primitive has its own scratchpad (oneDNN's user scratchpad mode): with the library's shared one, two threads
+/// running different convolutions at once crashed (a NULL scratchpad in a GEMM-based kernel, about one run in two of
+/// the parallel test suite).
 typedef struct {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t primitive;
-    dnnl_primitive_t reorder;  // oiw → the primitive's weights (forward, input gradient) or back (weight gradient)
-    dnnl_memory_t weights;     // the primitive's own weights memory when a reorder is needed
+    dnnl_memory_t scratch;         // the primitive's scratchpad, or NULL when it needs none
+    dnnl_primitive_t reorder;      // oiw → the primitive's weights (forward, input gradient) or back (weight gradient)
+    dnnl_memory_t reorder_scratch;
+    dnnl_memory_t weights;         // the primitive's own weights memory when a reorder is needed
 } direction;
 
 struct tcn_dnnl_conv {
@@ -75,6 +80,8 @@ struct tcn_dnnl_conv {
     } while (0)
 
 static void free_direction(direction *d) {
+    if (d->scratch) dnnl_memory_destroy(d->scratch);
+    if (d->reorder_scratch) dnnl_memory_destroy(d->reorder_scratch);
     if (d->reorder) dnnl_primitive_destroy(d->reorder);
     if (d->weights) dnnl_memory_destroy(d->weights);
     if (d->primitive) dnnl_primitive_destroy(d->primitive);
@@ -93,19 +100,51 @@ void tcn_dnnl_conv_destroy(tcn_dnnl_conv *c) {
     free(c);
 }
 
-/// The primitive for `pd`, and a reorder between `oiw` and its weights layout (`query`) when they differ.
+/// Attributes with the user scratchpad mode (see `direction`) and, with `relu`, a ReLU post-op; NULL on failure.
+static dnnl_primitive_attr_t attributes(int relu) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+    int ok = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success;
+    if (ok && relu) {
+        ok = dnnl_post_ops_create(&ops) == dnnl_success &&
+             dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
+    }
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (!ok) {
+        dnnl_primitive_attr_destroy(attr);
+        return NULL;
+    }
+    return attr;
+}
+
+/// The scratchpad `pd` asks for (NULL in `*scratch` when none).
+static dnnl_status_t scratchpad(const_dnnl_primitive_desc_t pd, dnnl_memory_t *scratch) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    *scratch = NULL;
+    if (!md || dnnl_memory_desc_get_size(md) == 0) return dnnl_success;
+    return dnnl_memory_create(scratch, md, engine, DNNL_MEMORY_ALLOCATE);
+}
+
+/// The primitive for `pd` with its scratchpad, and a reorder between `oiw` and its weights layout (`query`) when they
+/// differ.
 static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, int toUser) {
     dnnl_status_t s = dnnl_primitive_create(&d->primitive, d->pd);
-    if (s != dnnl_success) return s;
+    if (s != dnnl_success || (s = scratchpad(d->pd, &d->scratch)) != dnnl_success) return s;
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(d->pd, query, 0);
     if (dnnl_memory_desc_equal(md, &c->w)) return dnnl_success;
     s = dnnl_memory_create(&d->weights, md, engine, DNNL_MEMORY_ALLOCATE);
     if (s != dnnl_success) return s;
+    dnnl_primitive_attr_t attr = attributes(0);
+    if (!attr) return dnnl_out_of_memory;
     dnnl_primitive_desc_t rpd;
-    s = toUser ? dnnl_reorder_primitive_desc_create(&rpd, md, engine, &c->w, engine, NULL)
-               : dnnl_reorder_primitive_desc_create(&rpd, &c->w, engine, md, engine, NULL);
+    s = toUser ? dnnl_reorder_primitive_desc_create(&rpd, md, engine, &c->w, engine, attr)
+               : dnnl_reorder_primitive_desc_create(&rpd, &c->w, engine, md, engine, attr);
+    dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success) return s;
     s = dnnl_primitive_create(&d->reorder, rpd);
+    if (s == dnnl_success) s = scratchpad(rpd, &d->reorder_scratch);
     dnnl_primitive_desc_destroy(rpd);
     return s;
 }
@@ -115,7 +154,6 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
     pthread_once(&once, initialize);
     if (engine_status != dnnl_success) return NULL;
     if (set_omp_threads) set_omp_threads(threads);
-    dnnl_post_ops_t ops = NULL;
     dnnl_primitive_attr_t attr = NULL;
     tcn_dnnl_conv *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -137,46 +175,43 @@ tcn_dnnl_conv *tcn_dnnl_conv_create(int batch, int in, int out, int time, int ke
     TRY(dnnl_dilated_convolution_forward_desc_init(
         &fd, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct, &c->x, &anyW, bmd,
         &c->y, strides, dilates, pl, pr));
-    if (relu) {
-        TRY(dnnl_post_ops_create(&ops));
-        TRY(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0));
-        TRY(dnnl_primitive_attr_create(&attr));
-        TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
-    }
-    dnnl_status_t made = dnnl_primitive_desc_create(&c->d[0].pd, &fd, attr, engine, NULL);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    if (ops) dnnl_post_ops_destroy(ops);
-    attr = NULL;
-    ops = NULL;
-    TRY(made);
+    if (!(attr = attributes(relu))) goto fail;
+    TRY(dnnl_primitive_desc_create(&c->d[0].pd, &fd, attr, engine, NULL));
+    dnnl_primitive_attr_destroy(attr);
+    if (!(attr = attributes(0))) goto fail;
     TRY(finish(c, &c->d[0], dnnl_query_weights_md, 0));
     if (training) {
         dnnl_convolution_desc_t dd, wdsc;
         TRY(dnnl_dilated_convolution_backward_data_desc_init(
             &dd, dnnl_convolution_direct, &c->x, &anyW, &c->y, strides, dilates, pl, pr));
-        TRY(dnnl_primitive_desc_create(&c->d[1].pd, &dd, NULL, engine, c->d[0].pd));
+        TRY(dnnl_primitive_desc_create(&c->d[1].pd, &dd, attr, engine, c->d[0].pd));
         TRY(finish(c, &c->d[1], dnnl_query_weights_md, 0));
         // Without the bias: oneDNN 2.6 sums the bias gradient of channels-last data in a plain SSE loop (8 % of a
         // TCNBench C training step); the caller sums it (tcn_channel_sums).
         TRY(dnnl_dilated_convolution_backward_weights_desc_init(
             &wdsc, dnnl_convolution_direct, &c->x, &anyW, NULL, &c->y, strides, dilates, pl, pr));
-        TRY(dnnl_primitive_desc_create(&c->d[2].pd, &wdsc, NULL, engine, c->d[0].pd));
+        TRY(dnnl_primitive_desc_create(&c->d[2].pd, &wdsc, attr, engine, c->d[0].pd));
         TRY(finish(c, &c->d[2], dnnl_query_diff_weights_md, 1));
     }
     TRY(dnnl_memory_create(&c->mx, &c->x, engine, DNNL_MEMORY_NONE));
     TRY(dnnl_memory_create(&c->my, &c->y, engine, DNNL_MEMORY_NONE));
     TRY(dnnl_memory_create(&c->mw, &c->w, engine, DNNL_MEMORY_NONE));
     TRY(dnnl_memory_create(&c->mb, &c->b, engine, DNNL_MEMORY_NONE));
+    dnnl_primitive_attr_destroy(attr);
     return c;
 fail:
     if (attr) dnnl_primitive_attr_destroy(attr);
-    if (ops) dnnl_post_ops_destroy(ops);
     tcn_dnnl_conv_destroy(c);
     return NULL;
 }
 
-static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args) {
-    dnnl_status_t s = dnnl_primitive_execute(p, c->stream, n, args);
+/// Runs `p` with `args` (at most 4) and its scratchpad.
+static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, dnnl_memory_t scratch, int n,
+                         const dnnl_exec_arg_t *args) {
+    dnnl_exec_arg_t all[5];
+    for (int i = 0; i < n; i++) all[i] = args[i];
+    if (scratch) all[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+    dnnl_status_t s = dnnl_primitive_execute(p, c->stream, n, all);
     return s == dnnl_success ? dnnl_stream_wait(c->stream) : s;
 }
 
@@ -186,7 +221,7 @@ static dnnl_status_t weights_in(tcn_dnnl_conv *c, direction *d, dnnl_memory_t *u
     if (!d->reorder) return dnnl_success;
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, c->mw}, {DNNL_ARG_TO, d->weights}};
     *use = d->weights;
-    return run(c, d->reorder, 2, args);
+    return run(c, d->reorder, d->reorder_scratch, 2, args);
 }
 
 #define LOCKED(body)                                                                                                   \
@@ -205,7 +240,7 @@ static dnnl_status_t forward(tcn_dnnl_conv *c, const float *x, const float *w, c
         return s;
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, c->mx}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, c->my}, {DNNL_ARG_BIAS, c->mb}};
-    return run(c, c->d[0].primitive, c->bias ? 4 : 3, args);
+    return run(c, c->d[0].primitive, c->d[0].scratch, c->bias ? 4 : 3, args);
 }
 
 int tcn_dnnl_conv_forward(tcn_dnnl_conv *c, const float *x, const float *w, const float *b, float *y) {
@@ -220,7 +255,7 @@ static dnnl_status_t backward_data(tcn_dnnl_conv *c, const float *dy, const floa
         (s = dnnl_memory_set_data_handle(c->mw, (void *)w)) || (s = weights_in(c, &c->d[1], &weights)))
         return s;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, c->mx}};
-    return run(c, c->d[1].primitive, 3, args);
+    return run(c, c->d[1].primitive, c->d[1].scratch, 3, args);
 }
 
 int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *c, const float *dy, const float *w, float *dx) {
@@ -236,10 +271,10 @@ static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const fl
     direction *d = &c->d[2];
     dnnl_memory_t target = d->reorder ? d->weights : c->mw;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->mx}, {DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_DIFF_WEIGHTS, target}};
-    if ((s = run(c, d->primitive, 3, args))) return s;
+    if ((s = run(c, d->primitive, d->scratch, 3, args))) return s;
     if (!d->reorder) return dnnl_success;
     dnnl_exec_arg_t back[2] = {{DNNL_ARG_FROM, d->weights}, {DNNL_ARG_TO, c->mw}};
-    return run(c, d->reorder, 2, back);
+    return run(c, d->reorder, d->reorder_scratch, 2, back);
 }
 
 int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw) {

@@ -269,11 +269,12 @@ extension TemporalBlock {
 
     /// The block's forward pass on channels-last activations `x` `[batch, time, in]` folded by `fold`: the same
     /// values as the fused pass, with dropout masks drawn in the same order (then transposed and folded). Returns
-    /// `[batch, time, out]`, folded likewise.
+    /// `[batch, time, out]`, folded likewise, and with `residualBranch` the second stage's output before the
+    /// residual add (`TemporalBlock.residualBranch`, pytorch-tcn's skip source).
     func channelsLastForward(
         _ x: [Float], batch: Int, time: Int, fold: Int, primitives: [DNNLConvolution], training: Bool,
-        keepCache: Bool, random: inout TCNRandom
-    ) -> (output: [Float], cache: ChannelsLastCache?) {
+        keepCache: Bool, residualBranch: Bool = false, random: inout TCNRandom
+    ) -> (output: [Float], cache: ChannelsLastCache?, branch: [Float]?) {
         let channels = conv1.outputChannels
         let count = batch * time * channels
         let relu = channelsLastReLU
@@ -297,6 +298,7 @@ extension TemporalBlock {
         var stageInput = x
         var sum: [Float] = []
         var y: [Float] = []
+        var branch: [Float]?
         for s in 0..<2 {
             let conv = s == 0 ? conv1 : conv2
             // On the ReLU path the convolution has applied the ReLU already.
@@ -312,6 +314,16 @@ extension TemporalBlock {
             }
             // The ReLU path's first stage needs only its dropped-out output (see `tcn_masked_relu_gradient`).
             activated.append(keepCache && !(relu && s == 0) ? h : [])
+            if residualBranch && s == 1 {
+                branch =
+                    masks[1].map { mask in
+                        var b = h
+                        pointers(mask, [], [], &b) { m, _, _, b0 in
+                            elementwise(count) { r in tcn_multiply(b0 + r.lowerBound, m + r.lowerBound, r.count) }
+                        }
+                        return b
+                    } ?? h
+            }
             if relu && s == 1 {
                 y = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
                 pointers(h, masks[1] ?? [], residual, &y) { a, m, r, out in
@@ -348,21 +360,23 @@ extension TemporalBlock {
             }
             y = h
         }
-        guard keepCache else { return (y, nil) }
+        guard keepCache else { return (y, nil, branch) }
         return (
             y,
             ChannelsLastCache(
                 fold: fold, weights: weights, primitives: primitives, input: x,
                 middle: stageInput, preActivation: pre, activated: activated, masks: masks,
-                sum: finalActivation.derivativeNeedsInput ? sum : y, output: y)
+                sum: finalActivation.derivativeNeedsInput ? sum : y, output: y),
+            branch
         )
     }
 
     /// The channels-last backward pass: adds every parameter gradient under `prefix` and returns the input
-    /// gradient `[batch, time, in]` (`[]` without `needInputGradient`).
+    /// gradient `[batch, time, in]` (`[]` without `needInputGradient`). `branchGradient` is the gradient of the
+    /// residual branch from a skip sum (`residualBranch`), or `nil`.
     func channelsLastBackward(
         _ dy: [Float], cache: ChannelsLastCache, prefix: String, gradients: inout TensorDictionary,
-        needInputGradient: Bool
+        needInputGradient: Bool, branchGradient: [Float]? = nil
     ) -> [Float] {
         let count = dy.count
         /// `g[i] *= f′(x[i])`, and first `g[i] *= mask[i]` when there is a mask.
@@ -379,7 +393,26 @@ extension TemporalBlock {
         var dSum: [Float]
         var g: [Float]
         var dMiddle: [Float]
-        if channelsLastReLU {
+        if channelsLastReLU, let branchGradient {
+            // The branch feeds both the residual sum and the skip sum: the second stage's gradient is the sum's
+            // plus the branch's, then through dropout and the ReLU (whose output `a` has the input's sign).
+            dSum = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+            pointers(dy, cache.output, [], &dSum) { d, y, _, s0 in
+                elementwise(count) { r in
+                    tcn_relu_gradient_copy(d + r.lowerBound, y + r.lowerBound, s0 + r.lowerBound, r.count)
+                }
+            }
+            g = dSum
+            let mask = cache.masks[1]
+            pointers(branchGradient, cache.activated[1], mask ?? [], &g) { b, a, m, g0 in
+                let m = mask == nil ? nil : m
+                elementwise(count) { r in
+                    let o = r.lowerBound
+                    tcn_add(g0 + o, b + o, r.count)
+                    tcn_masked_relu_gradient(g0 + o, a + o, m.map { $0 + o }, r.count)
+                }
+            }
+        } else if channelsLastReLU {
             dSum = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
             g = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
             let mask = cache.masks[1]
@@ -399,6 +432,11 @@ extension TemporalBlock {
             dSum = dy
             scale(&dSum, finalActivation, input: cache.sum, output: cache.output, mask: nil)
             g = dSum
+            if let branchGradient {
+                pointers(branchGradient, [], [], &g) { b, _, _, g0 in
+                    elementwise(count) { r in tcn_add(g0 + r.lowerBound, b + r.lowerBound, r.count) }
+                }
+            }
             scale(&g, activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
         }
         dMiddle = conv2.channelsLastBackward(
@@ -480,20 +518,49 @@ private func pointers(
 }
 
 extension TCNModel {
-    /// Every block's oneDNN primitives for a full pass over `batch × time` (with the gradient primitives when
-    /// `backward`), or `nil` when the channels-last engine does not apply (see `ConvolutionEngine.automatic`).
-    func channelsLastPrimitives(batch: Int, time: Int, backward: Bool) -> [[DNNLConvolution]]? {
-        guard convolutionEngine == .automatic, batch > 0, time > 0, !configuration.backbone.skipConnections,
-            blocks.allSatisfy(\.channelsLastCapable)
-        else { return nil }
-        var result: [[DNNLConvolution]] = []
-        for (block, fold) in zip(blocks, channelsLastFolds(time: time)) {
+    /// The oneDNN primitives of a channels-last pass: every block's (on its time folding) and every skip
+    /// projection's (unfolded).
+    struct ChannelsLastPlan {
+        var blocks: [[DNNLConvolution]]
+        var folds: [Int]
+        var skips: [DNNLConvolution?]
+    }
+
+    /// What the channels-last backward pass needs beyond the blocks' caches (arrays `[batch, time, channels]`).
+    struct ChannelsLastCache {
+        var blocks: [TemporalBlock.ChannelsLastCache]
+        /// Each block's skip source, unfolded, and its projection's filter, when it has a projection.
+        var skipInputs: [[Float]?]
+        var skipWeights: [[Float]?]
+        var skipPrimitives: [DNNLConvolution?]
+        /// The skip sum before the final activation when that activation's derivative needs it, and the features.
+        var skipSum: [Float]
+        var features: [Float]
+    }
+
+    /// The primitives of a full pass over `batch × time` (with the gradient primitives when `backward`), or `nil`
+    /// when the channels-last engine does not apply (see `ConvolutionEngine.automatic`).
+    func channelsLastPlan(batch: Int, time: Int, backward: Bool) -> ChannelsLastPlan? {
+        guard convolutionEngine == .automatic, batch > 0, time > 0, blocks.allSatisfy(\.channelsLastCapable) else {
+            return nil
+        }
+        let folds = channelsLastFolds(time: time)
+        var plan = ChannelsLastPlan(blocks: [], folds: folds, skips: [])
+        for (block, fold) in zip(blocks, folds) {
             guard let p = block.channelsLastPrimitives(batch: batch, time: time, backward: backward, fold: fold) else {
                 return nil
             }
-            result.append(p)
+            plan.blocks.append(p)
         }
-        return result
+        for projection in skipProjections where configuration.backbone.skipConnections {
+            guard let projection else {
+                plan.skips.append(nil)
+                continue
+            }
+            guard let p = projection.primitives(batch: batch, time: time, backward: backward) else { return nil }
+            plan.skips.append(p)
+        }
+        return plan
     }
 
     /// Each block's time folding in a channels-last pass over `time` steps (`channelsLastFold`). (Raising a folded
@@ -501,49 +568,139 @@ extension TCNModel {
     /// measured no faster on TCNBench C: 5,314–5,737 vs 5,330–5,540 training samples/s.)
     func channelsLastFolds(time: Int) -> [Int] { blocks.map { $0.channelsLastFold(time: time) } }
 
-    /// The blocks' forward pass on the channels-last engine: `x` `[batch, in, time]` in, the features
-    /// `[batch, channels, time]` out (both transposed here), and the blocks' caches when `keepCache`.
+    /// The blocks' forward pass on the channels-last engine, with the skip sum and its final activation when the
+    /// model has skip connections: `x` `[batch, in, time]` in, the features `[batch, channels, time]` out (both
+    /// transposed here), and what the backward pass needs when `keepCache`.
     func channelsLastForward(
-        _ x: Tensor, primitives: [[DNNLConvolution]], training: Bool, keepCache: Bool, random: inout TCNRandom
-    ) -> (Tensor, [TemporalBlock.ChannelsLastCache]) {
+        _ x: Tensor, plan: ChannelsLastPlan, training: Bool, keepCache: Bool, random: inout TCNRandom
+    ) -> (Tensor, ChannelsLastCache?) {
         let (batch, channels, time) = (x.shape[0], x.shape[1], x.shape[2])
+        let bb = configuration.backbone
+        let branchSkips = bb.skipConnections && bb.skipSource == .residualBranch
+        let last = blocks.last?.conv2.outputChannels ?? channels
         var h = transposedBatch(x.data, batch: batch, rows: channels, cols: time)
         var caches: [TemporalBlock.ChannelsLastCache] = []
+        var skipSum = bb.skipConnections ? [Float](repeating: 0, count: batch * time * last) : []
+        var skipInputs: [[Float]?] = []
+        var skipWeights: [[Float]?] = []
         var fold = 1
         var width = channels
-        for (i, (block, blockFold)) in zip(blocks, channelsLastFolds(time: time)).enumerated() {
-            h = refolded(h, batch: batch, time: time, channels: width, from: fold, to: blockFold)
-            fold = blockFold
-            let (y, cache) = block.channelsLastForward(
-                h, batch: batch, time: time, fold: fold, primitives: primitives[i], training: training,
-                keepCache: keepCache, random: &random)
+        for (i, block) in blocks.enumerated() {
+            h = refolded(h, batch: batch, time: time, channels: width, from: fold, to: plan.folds[i])
+            fold = plan.folds[i]
+            let (y, cache, branch) = block.channelsLastForward(
+                h, batch: batch, time: time, fold: fold, primitives: plan.blocks[i], training: training,
+                keepCache: keepCache, residualBranch: branchSkips && i < blocks.count - 1, random: &random)
             if let cache { caches.append(cache) }
             h = y
             width = block.conv2.outputChannels
+            guard bb.skipConnections else { continue }
+            // This block's term of the skip sum, added in block order as the im2col engine does.
+            let source = refolded(branch ?? y, batch: batch, time: time, channels: width, from: fold, to: 1)
+            var term = source
+            if let projection = skipProjections[i], let primitives = plan.skips[i] {
+                let weight = projection.effectiveWeight().data
+                term = projection.channelsLastForward(
+                    source, weight: weight, primitives: primitives, count: batch * time * last)
+                skipInputs.append(keepCache ? source : nil)
+                skipWeights.append(keepCache ? weight : nil)
+            } else {
+                skipInputs.append(nil)
+                skipWeights.append(nil)
+            }
+            let sumCount = skipSum.count
+            pointers(term, [], [], &skipSum) { t, _, _, s0 in
+                elementwise(sumCount) { r in tcn_add(s0 + r.lowerBound, t + r.lowerBound, r.count) }
+            }
         }
-        h = refolded(h, batch: batch, time: time, channels: width, from: fold, to: 1)
+        var features: [Float]
+        if bb.skipConnections {
+            let final = bb.finalActivation ?? bb.activation
+            // The sum is kept (copied on the write below) only when the final activation's derivative needs it.
+            features = skipSum
+            if !(keepCache && final.derivativeNeedsInput) { skipSum = [] }
+            let featureCount = features.count
+            pointers([], [], [], &features) { _, _, _, f0 in
+                elementwise(featureCount) { r in final.apply(inPlace: f0 + r.lowerBound, count: r.count) }
+            }
+        } else {
+            features = refolded(h, batch: batch, time: time, channels: width, from: fold, to: 1)
+        }
+        let output = Tensor(
+            uncheckedShape: [batch, width, time], data: transposedBatch(features, batch: batch, rows: time, cols: width)
+        )
+        guard keepCache else { return (output, nil) }
         return (
-            Tensor(
-                uncheckedShape: [batch, width, time], data: transposedBatch(h, batch: batch, rows: time, cols: width)),
-            caches
+            output,
+            ChannelsLastCache(
+                blocks: caches, skipInputs: skipInputs, skipWeights: skipWeights, skipPrimitives: plan.skips,
+                skipSum: skipSum, features: features)
         )
     }
 
     /// The blocks' backward pass on the channels-last engine from the features' gradient `dH`
-    /// `[batch, channels, time]`.
-    func channelsLastBackward(
-        _ dH: Tensor, caches: [TemporalBlock.ChannelsLastCache], gradients: inout TensorDictionary
-    ) {
+    /// `[batch, channels, time]`: through the skip sum and its projections when the model has skip connections.
+    func channelsLastBackward(_ dH: Tensor, cache: ChannelsLastCache, gradients: inout TensorDictionary) {
         let (batch, channels, time) = (dH.shape[0], dH.shape[1], dH.shape[2])
-        var g = transposedBatch(dH.data, batch: batch, rows: channels, cols: time)
-        var fold = 1
+        let bb = configuration.backbone
+        let caches = cache.blocks
+        let top = transposedBatch(dH.data, batch: batch, rows: channels, cols: time)
+        var dBlockOutputs = [[Float]?](repeating: nil, count: blocks.count)
+        var dBranches = [[Float]?](repeating: nil, count: blocks.count)
+        if bb.skipConnections {
+            let final = bb.finalActivation ?? bb.activation
+            var dSum = top
+            let input = final.derivativeNeedsInput ? cache.skipSum : cache.features
+            let sumCount = dSum.count
+            pointers(input, cache.features, [], &dSum) { x0, y0, _, g0 in
+                elementwise(sumCount) { r in
+                    let o = r.lowerBound
+                    final.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
+                }
+            }
+            for i in blocks.indices {
+                var d = dSum
+                if let projection = skipProjections[i], let primitives = cache.skipPrimitives[i],
+                    let input = cache.skipInputs[i], let weight = cache.skipWeights[i]
+                {
+                    d = projection.channelsLastBackward(
+                        dSum, input: input, weight: weight, primitives: primitives,
+                        prefix: "downsample_skip_connection.\(i).", gradients: &gradients, needInputGradient: true)
+                }
+                d = refolded(
+                    d, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: 1, to: caches[i].fold)
+                if bb.skipSource == .residualBranch && i < blocks.count - 1 {
+                    dBranches[i] = d
+                } else {
+                    dBlockOutputs[i] = d
+                }
+            }
+        } else {
+            dBlockOutputs[blocks.count - 1] = refolded(
+                top, batch: batch, time: time, channels: channels, from: 1, to: caches[blocks.count - 1].fold)
+        }
+        var g: [Float]?
+        var fold = caches.last?.fold ?? 1
         for i in blocks.indices.reversed() {
-            // The block above's input gradient, in that block's folding.
-            g = refolded(
-                g, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: fold, to: caches[i].fold)
+            // The block above's input gradient, in this block's folding, plus the skip or head gradient.
+            var dy = g.map {
+                refolded(
+                    $0, batch: batch, time: time, channels: blocks[i].conv2.outputChannels, from: fold,
+                    to: caches[i].fold)
+            }
             fold = caches[i].fold
+            if let d = dBlockOutputs[i] {
+                if dy == nil {
+                    dy = d
+                } else {
+                    pointers(d, [], [], &dy!) { d0, _, _, y0 in
+                        elementwise(d.count) { r in tcn_add(y0 + r.lowerBound, d0 + r.lowerBound, r.count) }
+                    }
+                }
+            }
             g = blocks[i].channelsLastBackward(
-                g, cache: caches[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0)
+                dy ?? [], cache: caches[i], prefix: "network.\(i).", gradients: &gradients, needInputGradient: i > 0,
+                branchGradient: dBranches[i])
         }
     }
 }

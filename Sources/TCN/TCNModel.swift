@@ -110,8 +110,8 @@ public struct TCNModel: Sendable, Equatable {
         /// The steps the features (and skip sums) hold, and each block's steps.
         var topGrid: TimeGrid
         var grids: [TemporalBlock.Grids]
-        /// The blocks' caches when the pass ran on the channels-last engine (then `blocks` is empty).
-        var channelsLast: [TemporalBlock.ChannelsLastCache]?
+        /// The backbone's caches when the pass ran on the channels-last engine (then `blocks` is empty).
+        var channelsLast: ChannelsLastCache?
     }
 
     /// Runs the model in evaluation mode (no dropout, batch norms use running statistics).
@@ -196,14 +196,14 @@ public struct TCNModel: Sendable, Equatable {
         var caches: [TemporalBlock.Cache] = []
         var outputs: [Tensor] = []
         let branchSkips = bb.skipConnections && bb.skipSource == .residualBranch
-        var channelsLast: [TemporalBlock.ChannelsLastCache]?
-        if !prunable, let primitives = channelsLastPrimitives(batch: batch, time: time, backward: keepCache) {
-            let (features, cache) = channelsLastForward(
-                x, primitives: primitives, training: training, keepCache: keepCache, random: &random)
-            h = features
-            channelsLast = cache
+        var channelsLast: ChannelsLastCache?
+        var channelsLastRan = false
+        if !prunable, let plan = channelsLastPlan(batch: batch, time: time, backward: keepCache) {
+            (h, channelsLast) = channelsLastForward(
+                x, plan: plan, training: training, keepCache: keepCache, random: &random)
+            channelsLastRan = true
         }
-        for i in blocks.indices where channelsLast == nil {
+        for i in blocks.indices where !channelsLastRan {
             let (y, cache) = try blocks[i].forward(
                 h, grids: grids[i], training: training, keepCache: keepCache || branchSkips, random: &random)
             caches.append(cache)
@@ -212,7 +212,7 @@ public struct TCNModel: Sendable, Equatable {
         }
         var skipCaches: [Conv1d.Cache?] = []
         var skipSum: Tensor?
-        if configuration.backbone.skipConnections {
+        if configuration.backbone.skipConnections && !channelsLastRan {
             var sum = Tensor(zeros: h.shape)
             for (i, output) in outputs.enumerated() {
                 let y = branchSkips && i < blocks.count - 1 ? blocks[i].residualBranch(caches[i]) : output
@@ -358,7 +358,7 @@ public struct TCNModel: Sendable, Equatable {
             }
         }
         if let channelsLast = cache.channelsLast {
-            channelsLastBackward(dH, caches: channelsLast, gradients: &gradients)
+            channelsLastBackward(dH, cache: channelsLast, gradients: &gradients)
             return gradients
         }
         var dBlockOutputs = [Tensor?](repeating: nil, count: blocks.count)

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import TestSupport
 import Testing
 
@@ -6,7 +8,8 @@ import Testing
 /// The channels-last engine (oneDNN; `ConvolutionEngine.automatic`) against the im2col engine: the same outputs,
 /// losses and gradients (within float rounding: the two sum in different orders), over the paths it has — ReLU
 /// (post-ops and fused kernels) and other activations, dropout of both kinds, downsampling, time folded for large
-/// dilations or not, causal and "same" padding, per-step and mean-pooled heads with lengths.
+/// dilations or not, causal and "same" padding, skip connections of both sources with and without projections,
+/// per-step and mean-pooled heads with lengths.
 struct ChannelsLastTests {
     static let cases: [(name: String, config: TCNConfiguration, time: Int)] = [
         (
@@ -35,6 +38,27 @@ struct ChannelsLastTests {
             64
         ),
         (
+            "relu skips with projections, folded d16",
+            Configs.make(
+                activation: .relu, head: .perStep, loss: .mse, skip: true, channels: [4, 6, 3], dilations: [1, 2, 16],
+                dropout: 0.2),
+            32
+        ),
+        (
+            "relu residual-branch skips (pytorch-tcn), dropout",
+            Configs.make(
+                activation: .relu, head: .perStep, loss: .mse, skip: true, channels: [4, 4, 3], dropout: 0.3,
+                skipSource: .residualBranch),
+            24
+        ),
+        (
+            "gelu residual-branch skips meanPool, folded d32",
+            Configs.make(
+                activation: .gelu, head: .meanPool, loss: .crossEntropy, skip: true, channels: [3, 5, 4],
+                dilations: [1, 32, 2], dropout: 0.2, dropoutMode: .channel, skipSource: .residualBranch),
+            64
+        ),
+        (
             "tanh perStep k2 masked warm-up",
             Configs.make(
                 normalization: .none, head: .perStep, loss: .huber, kernelSize: 2, channels: [3, 5, 5, 3], reset: 2,
@@ -53,7 +77,7 @@ struct ChannelsLastTests {
         let batch = 3
         let x = randomTensor([batch, 2, time], &rng)
         let y = ModelTests.targets(config, batch: batch, time: time, &rng)
-        let lengths = config.head.kind == .meanPool || index == 4 ? [time, time - 5, 9] : nil
+        let lengths = config.head.kind == .meanPool || index == cases.count - 1 ? [time, time - 5, 9] : nil
         return (model, x, y, lengths)
     }
 
@@ -107,13 +131,35 @@ struct ChannelsLastTests {
         }
     }
 
-    /// Passes the engine does not take stay on im2col: pruned last-step heads, batch and layer norm, skips.
+    /// Passes on several threads at once (different shapes, so different primitives, GEMM-based ones among them)
+    /// give what each gives alone. Each primitive has its own scratchpad: with oneDNN's shared one this crashed
+    /// about one run in two.
+    @Test func concurrentPassesGiveTheSerialResults() throws {
+        @Sendable func run(_ index: Int) throws -> [Float] {
+            var (model, x, y, lengths) = try Self.setUp(index, engine: .automatic)
+            var random = TCNRandom(seed: 4)
+            let (loss, gradients) = try model.lossAndGradients(
+                x, targets: y, lengths: lengths, training: true, random: &random)
+            return [loss] + gradients.sorted { $0.key < $1.key }.flatMap(\.value.data)
+        }
+        let indices = Array(Self.cases.indices) + Array(Self.cases.indices)
+        let serial = try indices.map(run)
+        let results = Mutex<[Int: [Float]]>([:])
+        DispatchQueue.concurrentPerform(iterations: indices.count) { n in
+            let result = try? run(indices[n])
+            results.withLock { $0[n] = result }
+        }
+        for (n, expected) in serial.enumerated() {
+            #expect(results.withLock { $0[n] } == expected, "\(Self.cases[indices[n]].name)")
+        }
+    }
+
+    /// Passes the engine does not take stay on im2col: pruned last-step heads, batch and layer norm.
     @Test func otherPassesStayOnIm2col() throws {
         let configs = [
             Configs.make(activation: .relu, head: .lastStep, loss: .crossEntropy),
             Configs.make(normalization: .batchNorm, activation: .relu, head: .perStep, loss: .mse),
             Configs.make(normalization: .layerNorm, activation: .relu, head: .perStep, loss: .mse),
-            Configs.make(activation: .relu, head: .perStep, loss: .mse, skip: true),
         ]
         var rng = SplitMix64(seed: 2)
         let x = randomTensor([2, 2, 20], &rng)
