@@ -53,17 +53,55 @@ void tcn_parallel_for(long count, long grain, int threads, tcn_range_body body, 
 }
 
 /// The primitive of one direction, with the reorders between PyTorch's `oiw` filter and the layout it uses.
-/// Every primitive has its own scratchpad (oneDNN's user scratchpad mode): with the library's shared one, two threads
-/// running different convolutions at once crashed (a NULL scratchpad in a GEMM-based kernel, about one run in two of
-/// the parallel test suite).
+/// Scratchpads are ours (oneDNN's user scratchpad mode): with the library's shared one, two threads running different
+/// convolutions at once crashed (a NULL scratchpad in a GEMM-based kernel, about one run in two of the parallel test
+/// suite). Each calling thread has one buffer, grown as needed and shared by the primitives it runs one after another,
+/// as the library's is (one buffer per primitive would hold memory for every cached shape; TCNBench C measured the
+/// same either way within its noise: 5,138–5,414 vs 5,077–5,325 training samples/s).
 typedef struct {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t primitive;
-    dnnl_memory_t scratch;         // the primitive's scratchpad, or NULL when it needs none
+    dnnl_memory_t scratch;         // the primitive's scratchpad (its handle set per call), or NULL when it needs none
+    size_t scratch_size;
     dnnl_primitive_t reorder;      // oiw → the primitive's weights (forward, input gradient) or back (weight gradient)
     dnnl_memory_t reorder_scratch;
+    size_t reorder_scratch_size;
     dnnl_memory_t weights;         // the primitive's own weights memory when a reorder is needed
 } direction;
+
+/// The calling thread's scratchpad buffer.
+typedef struct {
+    void *data;
+    size_t size;
+} thread_buffer;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_thread_buffer(void *p) {
+    thread_buffer *b = p;
+    free(b->data);
+    free(b);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_thread_buffer); }
+
+/// At least `size` bytes of this thread's scratchpad (64-byte aligned), or NULL when memory runs out.
+static void *thread_scratch(size_t size) {
+    pthread_once(&scratch_once, make_scratch_key);
+    thread_buffer *b = pthread_getspecific(scratch_key);
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b))) return NULL;
+        pthread_setspecific(scratch_key, b);
+    }
+    if (b->size < size) {
+        free(b->data);
+        size_t rounded = (size + 63) / 64 * 64;
+        b->data = aligned_alloc(64, rounded);
+        b->size = b->data ? rounded : 0;
+    }
+    return b->data;
+}
 
 struct tcn_dnnl_conv {
     pthread_mutex_t lock;
@@ -119,19 +157,20 @@ static dnnl_primitive_attr_t attributes(int relu) {
     return attr;
 }
 
-/// The scratchpad `pd` asks for (NULL in `*scratch` when none).
-static dnnl_status_t scratchpad(const_dnnl_primitive_desc_t pd, dnnl_memory_t *scratch) {
+/// A memory object for the scratchpad `pd` asks for, without storage (NULL in `*scratch` when it needs none).
+static dnnl_status_t scratchpad(const_dnnl_primitive_desc_t pd, dnnl_memory_t *scratch, size_t *size) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     *scratch = NULL;
-    if (!md || dnnl_memory_desc_get_size(md) == 0) return dnnl_success;
-    return dnnl_memory_create(scratch, md, engine, DNNL_MEMORY_ALLOCATE);
+    *size = md ? dnnl_memory_desc_get_size(md) : 0;
+    if (*size == 0) return dnnl_success;
+    return dnnl_memory_create(scratch, md, engine, DNNL_MEMORY_NONE);
 }
 
 /// The primitive for `pd` with its scratchpad, and a reorder between `oiw` and its weights layout (`query`) when they
 /// differ.
 static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, int toUser) {
     dnnl_status_t s = dnnl_primitive_create(&d->primitive, d->pd);
-    if (s != dnnl_success || (s = scratchpad(d->pd, &d->scratch)) != dnnl_success) return s;
+    if (s != dnnl_success || (s = scratchpad(d->pd, &d->scratch, &d->scratch_size)) != dnnl_success) return s;
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(d->pd, query, 0);
     if (dnnl_memory_desc_equal(md, &c->w)) return dnnl_success;
     s = dnnl_memory_create(&d->weights, md, engine, DNNL_MEMORY_ALLOCATE);
@@ -144,7 +183,7 @@ static dnnl_status_t finish(tcn_dnnl_conv *c, direction *d, dnnl_query_t query, 
     dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success) return s;
     s = dnnl_primitive_create(&d->reorder, rpd);
-    if (s == dnnl_success) s = scratchpad(rpd, &d->reorder_scratch);
+    if (s == dnnl_success) s = scratchpad(rpd, &d->reorder_scratch, &d->reorder_scratch_size);
     dnnl_primitive_desc_destroy(rpd);
     return s;
 }
@@ -205,12 +244,18 @@ fail:
     return NULL;
 }
 
-/// Runs `p` with `args` (at most 4) and its scratchpad.
-static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, dnnl_memory_t scratch, int n,
+/// Runs `p` with `args` (at most 4) and its scratchpad (`size` bytes of the calling thread's buffer).
+static dnnl_status_t run(tcn_dnnl_conv *c, dnnl_primitive_t p, dnnl_memory_t scratch, size_t size, int n,
                          const dnnl_exec_arg_t *args) {
     dnnl_exec_arg_t all[5];
     for (int i = 0; i < n; i++) all[i] = args[i];
-    if (scratch) all[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+    if (scratch) {
+        void *buffer = thread_scratch(size);
+        if (!buffer) return dnnl_out_of_memory;
+        dnnl_status_t s = dnnl_memory_set_data_handle(scratch, buffer);
+        if (s != dnnl_success) return s;
+        all[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+    }
     dnnl_status_t s = dnnl_primitive_execute(p, c->stream, n, all);
     return s == dnnl_success ? dnnl_stream_wait(c->stream) : s;
 }
@@ -221,7 +266,7 @@ static dnnl_status_t weights_in(tcn_dnnl_conv *c, direction *d, dnnl_memory_t *u
     if (!d->reorder) return dnnl_success;
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, c->mw}, {DNNL_ARG_TO, d->weights}};
     *use = d->weights;
-    return run(c, d->reorder, d->reorder_scratch, 2, args);
+    return run(c, d->reorder, d->reorder_scratch, d->reorder_scratch_size, 2, args);
 }
 
 #define LOCKED(body)                                                                                                   \
@@ -240,7 +285,7 @@ static dnnl_status_t forward(tcn_dnnl_conv *c, const float *x, const float *w, c
         return s;
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, c->mx}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, c->my}, {DNNL_ARG_BIAS, c->mb}};
-    return run(c, c->d[0].primitive, c->d[0].scratch, c->bias ? 4 : 3, args);
+    return run(c, c->d[0].primitive, c->d[0].scratch, c->d[0].scratch_size, c->bias ? 4 : 3, args);
 }
 
 int tcn_dnnl_conv_forward(tcn_dnnl_conv *c, const float *x, const float *w, const float *b, float *y) {
@@ -255,7 +300,7 @@ static dnnl_status_t backward_data(tcn_dnnl_conv *c, const float *dy, const floa
         (s = dnnl_memory_set_data_handle(c->mw, (void *)w)) || (s = weights_in(c, &c->d[1], &weights)))
         return s;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, c->mx}};
-    return run(c, c->d[1].primitive, c->d[1].scratch, 3, args);
+    return run(c, c->d[1].primitive, c->d[1].scratch, c->d[1].scratch_size, 3, args);
 }
 
 int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *c, const float *dy, const float *w, float *dx) {
@@ -271,10 +316,10 @@ static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const fl
     direction *d = &c->d[2];
     dnnl_memory_t target = d->reorder ? d->weights : c->mw;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->mx}, {DNNL_ARG_DIFF_DST, c->my}, {DNNL_ARG_DIFF_WEIGHTS, target}};
-    if ((s = run(c, d->primitive, d->scratch, 3, args))) return s;
+    if ((s = run(c, d->primitive, d->scratch, d->scratch_size, 3, args))) return s;
     if (!d->reorder) return dnnl_success;
     dnnl_exec_arg_t back[2] = {{DNNL_ARG_FROM, d->weights}, {DNNL_ARG_TO, c->mw}};
-    return run(c, d->reorder, d->reorder_scratch, 2, back);
+    return run(c, d->reorder, d->reorder_scratch, d->reorder_scratch_size, 2, back);
 }
 
 int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw) {
