@@ -7,8 +7,8 @@ public enum ConvolutionEngine: String, Sendable, Codable, CaseIterable {
     /// oneDNN on channels-last activations where the pass allows it, im2col + OpenBLAS elsewhere (default).
     ///
     /// oneDNN (Debian's `libdnnl`, the library PyTorch runs its CPU convolutions on) takes passes that compute every
-    /// step of a model without batch or layer norm and without skip connections: per-step and mean-pooled heads,
-    /// `features(_:)`. Inside such a pass the blocks keep their activations as `[batch, time, channels]`; only the
+    /// step of a model without batch or layer norm (weight norm or none; skip connections of either source too):
+    /// per-step and mean-pooled heads, `features(_:)`. Inside such a pass the blocks keep their activations as `[batch, time, channels]`; only the
     /// model's input and features are transposed. Last-step heads keep the im2col engine, whose receptive-field
     /// pruning computes a fraction of the steps. oneDNN splits a weight gradient's sums by thread count: results are
     /// bit-identical for the same thread count (tested), and differ in rounding between thread counts.

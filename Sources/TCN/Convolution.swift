@@ -48,7 +48,7 @@ public enum ConvolutionPadding: String, Sendable, Codable, CaseIterable {
 /// size `out · k` instead of `out`, no col2im) was no faster (C training 2,487–2,520 vs 2,518–2,571 samples/s).
 /// Scratch columns come from a pool (`Scratch`). Streaming (`TCNStream`) has its own engine: per-tap GEMMs over
 /// ring buffers of all streams (`Streaming+Shard.swift`); full-length passes of models without normalisation layers
-/// or skips run on oneDNN with channels-last activations (`ConvolutionEngine`, `ChannelsLast.swift`).
+/// run on oneDNN with channels-last activations (`ConvolutionEngine`, `ChannelsLast.swift`).
 public struct Conv1d: Sendable, Equatable {
     /// Input channels `in`.
     public let inputChannels: Int
