@@ -12,6 +12,11 @@ public enum ConvolutionEngine: String, Sendable, Codable, CaseIterable {
     /// model's input and features are transposed. Last-step heads keep the im2col engine, whose receptive-field
     /// pruning computes a fraction of the steps. oneDNN splits a weight gradient's sums by thread count: results are
     /// bit-identical for the same thread count (tested), and differ in rounding between thread counts.
+    ///
+    /// oneDNN generates its kernels for each new shape (batch, steps, thread count; kept for later passes, up to 256
+    /// shapes): the first pass of a shape costs about 10–35 ms more for TCNBench C's model (the process's very first,
+    /// about 0.1 s), later ones are 2–3× faster than im2col. Training and batched evaluation repeat a few shapes; for
+    /// many one-off shapes — single inputs of varying length — `.im2col` is faster.
     case automatic
     /// im2col + OpenBLAS `sgemm` for every pass: results bit-identical across thread counts too.
     case im2col
