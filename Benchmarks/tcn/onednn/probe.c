@@ -1,7 +1,8 @@
 // A probe, not part of seqtool: how fast oneDNN (Debian's libdnnl-dev 2.6) runs TCNBench C's convolutions
 // (batch 64, 32 → 32 channels, k 3, 256 steps, dilations 1…32, causal) on this machine — forward, input gradient
 // and weight gradient, channels-last (`nwc`) and channel-first (`ncw`) activations. Run by `probe.sh`. It measured
-// the path TCN's convolutions could take next (see the session-3 note of issue #5).
+// the path TCN's full-length passes then took: the channels-last oneDNN engine (Sources/CTCNDNNL,
+// Sources/TCN/ChannelsLast.swift).
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
