@@ -33,7 +33,8 @@ let package = Package(
 
         // AVX2 logarithms from glibc's libmvec behind a run-time CPU check (Spectral's log-mel hot loop).
         .target(name: "CSpectralKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
-        // AVX2 element-wise kernels behind a run-time CPU check (the TCN's fused ReLU, dropout and residual loops).
+        // AVX2 element-wise kernels behind a run-time CPU check (the TCN's fused ReLU, dropout and residual loops,
+        // bias sums, transposes).
         .target(name: "CTCNKernels"),
         // oneDNN (Debian's libdnnl-dev) behind a small C layer: the TCN's channels-last convolution engine.
         .target(name: "CTCNDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]),

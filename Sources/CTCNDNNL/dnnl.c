@@ -5,7 +5,6 @@
 #include <dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_runtime_error;
@@ -324,75 +323,4 @@ static dnnl_status_t backward_weights(tcn_dnnl_conv *c, const float *x, const fl
 
 int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *c, const float *x, const float *dy, float *dw) {
     LOCKED(backward_weights(c, x, dy, dw))
-}
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-// The 8 × 8 block at src (row stride ls) transposed into dst (row stride ld).
-__attribute__((target("avx2"))) static void transpose8(const float *src, size_t ls, float *dst, size_t ld) {
-    __m256 r[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ls);
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        _mm256_storeu_ps(dst + i * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-        _mm256_storeu_ps(dst + (i + 4) * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-    }
-}
-
-// Whole 8 × 8 blocks of the top-left `rows8 × cols8` corner (multiples of 8).
-__attribute__((target("avx2"))) static void transpose_blocks(const float *src, float *dst, int rows, int cols,
-                                                             int rows8, int cols8) {
-    for (int i = 0; i < rows8; i += 8)
-        for (int j = 0; j < cols8; j += 8) transpose8(src + (size_t)i * cols + j, cols, dst + (size_t)j * rows + i, rows);
-}
-#endif
-
-void tcn_transpose(const float *src, float *dst, int rows, int cols) {
-    int rows8 = 0, cols8 = 0;
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2")) {
-        rows8 = rows & ~7;
-        cols8 = cols & ~7;
-        transpose_blocks(src, dst, rows, cols, rows8, cols8);
-    }
-#endif
-    // The rest (everything without AVX2): the right-hand columns of the vector rows, then the remaining rows.
-    for (int i = 0; i < rows8; i++)
-        for (int j = cols8; j < cols; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
-    enum { B = 16 };
-    for (int i0 = rows8; i0 < rows; i0 += B) {
-        int i1 = i0 + B < rows ? i0 + B : rows;
-        for (int j0 = 0; j0 < cols; j0 += B) {
-            int j1 = j0 + B < cols ? j0 + B : cols;
-            for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
-        }
-    }
-}
-
-void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold) {
-    const int rows = time / fold;
-    const size_t bytes = (size_t)channels * sizeof(float);
-    for (int b = 0; b < batch; b++) {
-        for (int q = 0; q < rows; q++) {
-            for (int r = 0; r < fold; r++) {
-                size_t plain = ((size_t)b * time + (size_t)q * fold + r) * channels;
-                size_t folded = (((size_t)b * fold + r) * rows + q) * channels;
-                if (unfold)
-                    memcpy(dst + plain, src + folded, bytes);
-                else
-                    memcpy(dst + folded, src + plain, bytes);
-            }
-        }
-    }
 }

@@ -4,6 +4,8 @@
 // product or one sum), so the vector and scalar paths agree bit for bit.
 #include "CTCNKernels.h"
 
+#include <string.h>
+
 // Never fuse a product and a sum into one FMA: both paths must round every operation as the scalar C does.
 #pragma STDC FP_CONTRACT OFF
 
@@ -131,6 +133,35 @@ __attribute__((target("avx2"))) static void channel_sums_avx2(const float *x, si
         sums[c] = acc;
     }
 }
+// The 8 × 8 block at src (row stride ls) transposed into dst (row stride ld).
+__attribute__((target("avx2"))) static void transpose8(const float *src, size_t ls, float *dst, size_t ld) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ls);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+    }
+}
+
+static void transpose_rest(const float *src, float *dst, int rows, int cols, int rows8, int cols8);
+
+// Whole 8 × 8 blocks of the top-left corner, then the rest.
+__attribute__((target("avx2"))) static void transpose_avx2(const float *src, float *dst, int rows, int cols) {
+    const int rows8 = rows & ~7, cols8 = cols & ~7;
+    for (int i = 0; i < rows8; i += 8)
+        for (int j = 0; j < cols8; j += 8) transpose8(src + (size_t)i * cols + j, cols, dst + (size_t)j * rows + i, rows);
+    transpose_rest(src, dst, rows, cols, rows8, cols8);
+}
 #define VECTOR(call)                                                                                                   \
     if (tcn_kernels_vectorized()) {                                                                                    \
         call;                                                                                                          \
@@ -204,5 +235,43 @@ void tcn_channel_sums(const float *x, size_t rows, size_t channels, float *sums)
         float acc = 0;
         for (size_t r = 0; r < rows; r++) acc += x[r * channels + c];
         sums[c] = acc;
+    }
+}
+
+// Everything outside the top-left `rows8 × cols8` corner (all of it when both are 0): the right-hand columns of its
+// rows, then the remaining rows, in 16 × 16 tiles.
+static void transpose_rest(const float *src, float *dst, int rows, int cols, int rows8, int cols8) {
+    for (int i = 0; i < rows8; i++)
+        for (int j = cols8; j < cols; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+    enum { B = 16 };
+    for (int i0 = rows8; i0 < rows; i0 += B) {
+        int i1 = i0 + B < rows ? i0 + B : rows;
+        for (int j0 = 0; j0 < cols; j0 += B) {
+            int j1 = j0 + B < cols ? j0 + B : cols;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+        }
+    }
+}
+
+void tcn_transpose(const float *src, float *dst, int rows, int cols) {
+    VECTOR(transpose_avx2(src, dst, rows, cols))
+    transpose_rest(src, dst, rows, cols, 0, 0);
+}
+
+void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold) {
+    const int rows = time / fold;
+    const size_t bytes = (size_t)channels * sizeof(float);
+    for (int b = 0; b < batch; b++) {
+        for (int q = 0; q < rows; q++) {
+            for (int r = 0; r < fold; r++) {
+                size_t plain = ((size_t)b * time + (size_t)q * fold + r) * channels;
+                size_t folded = (((size_t)b * fold + r) * rows + q) * channels;
+                if (unfold)
+                    memcpy(dst + plain, src + folded, bytes);
+                else
+                    memcpy(dst + folded, src + plain, bytes);
+            }
+        }
     }
 }

@@ -37,14 +37,6 @@ int tcn_dnnl_conv_backward_data(tcn_dnnl_conv *conv, const float *dy, const floa
 /// The bias gradient is the caller's: the sum of dy over batch and time. Returns 0 on success.
 int tcn_dnnl_conv_backward_weights(tcn_dnnl_conv *conv, const float *x, const float *dy, float *dw);
 
-/// dst[j · rows + i] = src[i · cols + j]: one `rows × cols` matrix transposed (for `ncw` ↔ `nwc`).
-void tcn_transpose(const float *src, float *dst, int rows, int cols);
-
-/// Folds time into the batch for `batch` sequences of `time` rows of `channels` floats: plain row `q · fold + r` of
-/// sequence b goes to row `q` of sequence `b · fold + r` (each of `time / fold` rows), or back when `unfold` ≠ 0.
-/// A convolution with dilation `d` on the plain layout is one with dilation `d / fold` on the folded one.
-void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold);
-
 /// A range body for `tcn_parallel_for`: handles items `lo..<hi`.
 typedef void (*tcn_range_body)(void *context, long lo, long hi);
 

@@ -46,6 +46,15 @@ void tcn_masked_relu_gradient(float *g, const float *h, const float *m, size_t c
 /// channels-last convolution's bias gradient).
 void tcn_channel_sums(const float *x, size_t rows, size_t channels, float *sums);
 
+/// dst[j · rows + i] = src[i · cols + j]: one `rows × cols` matrix transposed (for `ncw` ↔ `nwc`; 8 × 8 AVX2 blocks,
+/// pure moves, so both paths agree).
+void tcn_transpose(const float *src, float *dst, int rows, int cols);
+
+/// Folds time into the batch for `batch` sequences of `time` rows of `channels` floats: plain row `q · fold + r` of
+/// sequence b goes to row `q` of sequence `b · fold + r` (each of `time / fold` rows), or back when `unfold` ≠ 0.
+/// A convolution with dilation `d` on the plain layout is one with dilation `d / fold` on the folded one.
+void tcn_fold(const float *src, float *dst, int batch, int time, int fold, int channels, int unfold);
+
 /// 1 when the AVX2 paths are taken on this CPU, else 0. Both paths give bit-identical results (only exact
 /// comparisons and correctly rounded products, sums, quotients and square roots of one or two values, no fused
 /// multiply-add).
