@@ -206,6 +206,44 @@ private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
     ompForEachRange(count, grain: TCNThreads.elementGrain, body)
 }
 
+/// `y[i] += x[i]` (same counts), on the OpenMP threads.
+private func add(_ x: [Float], into y: inout [Float]) {
+    let count = y.count
+    pointers(x, [], [], &y) { x0, _, _, y0 in
+        elementwise(count) { r in tcn_add(y0 + r.lowerBound, x0 + r.lowerBound, r.count) }
+    }
+}
+
+/// `y[i] *= m[i]` (same counts), on the OpenMP threads.
+private func multiply(_ y: inout [Float], by m: [Float]) {
+    let count = y.count
+    pointers(m, [], [], &y) { m0, _, _, y0 in
+        elementwise(count) { r in tcn_multiply(y0 + r.lowerBound, m0 + r.lowerBound, r.count) }
+    }
+}
+
+/// `y[i] = f(y[i])`, on the OpenMP threads.
+private func apply(_ f: Activation, to y: inout [Float]) {
+    let count = y.count
+    pointers([], [], [], &y) { _, _, _, y0 in
+        elementwise(count) { r in f.apply(inPlace: y0 + r.lowerBound, count: r.count) }
+    }
+}
+
+/// `g[i] *= f′(x[i])` given the activation's input `x` and output `y` — after `g[i] *= mask[i]` when there is a
+/// mask — on the OpenMP threads.
+private func scale(_ g: inout [Float], by f: Activation, input x: [Float], output y: [Float], mask: [Float]?) {
+    let count = g.count
+    pointers(x, y, mask ?? [], &g) { x0, y0, m0, g0 in
+        let m0 = mask == nil ? nil : m0
+        elementwise(count) { r in
+            let o = r.lowerBound
+            if let m0 { tcn_multiply(g0 + o, m0 + o, r.count) }
+            f.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
+        }
+    }
+}
+
 extension TemporalBlock {
     /// What the channels-last backward pass needs from a block (all arrays `[batch, time, channels]`).
     struct ChannelsLastCache {
@@ -311,10 +349,7 @@ extension TemporalBlock {
             let keepPre = keepCache && activation.derivativeNeedsInput
             if !relu {
                 if keepPre { pre.append(h) }
-                h.withUnsafeMutableBufferPointer { hp in
-                    guard let base = hp.baseAddress else { return }
-                    elementwise(count) { r in activation.apply(inPlace: base + r.lowerBound, count: r.count) }
-                }
+                apply(activation, to: &h)
                 if !keepPre { pre.append(keepCache ? h : []) }
             }
             // The ReLU path's first stage needs only its dropped-out output (see `tcn_masked_relu_gradient`).
@@ -323,9 +358,7 @@ extension TemporalBlock {
                 branch =
                     masks[1].map { mask in
                         var b = h
-                        pointers(mask, [], [], &b) { m, _, _, b0 in
-                            elementwise(count) { r in tcn_multiply(b0 + r.lowerBound, m + r.lowerBound, r.count) }
-                        }
+                        multiply(&b, by: mask)
                         return b
                     } ?? h
             }
@@ -340,29 +373,14 @@ extension TemporalBlock {
                 }
                 break
             }
-            if let mask = masks[s] {
-                h.withUnsafeMutableBufferPointer { hp in
-                    mask.withUnsafeBufferPointer { mp in
-                        guard let base = hp.baseAddress, let m = mp.baseAddress else { return }
-                        elementwise(count) { r in tcn_multiply(base + r.lowerBound, m + r.lowerBound, r.count) }
-                    }
-                }
-            }
+            if let mask = masks[s] { multiply(&h, by: mask) }
             if s == 0 {
                 stageInput = h
                 continue
             }
-            residual.withUnsafeBufferPointer { rp in
-                h.withUnsafeMutableBufferPointer { hp in
-                    guard let base = hp.baseAddress, let r0 = rp.baseAddress else { return }
-                    elementwise(count) { r in tcn_add(base + r.lowerBound, r0 + r.lowerBound, r.count) }
-                }
-            }
+            add(residual, into: &h)
             if keepCache && finalActivation.derivativeNeedsInput { sum = h }
-            h.withUnsafeMutableBufferPointer { hp in
-                guard let base = hp.baseAddress else { return }
-                elementwise(count) { r in finalActivation.apply(inPlace: base + r.lowerBound, count: r.count) }
-            }
+            apply(finalActivation, to: &h)
             y = h
         }
         guard keepCache else { return (y, nil, branch) }
@@ -384,20 +402,8 @@ extension TemporalBlock {
         needInputGradient: Bool, branchGradient: [Float]? = nil
     ) -> [Float] {
         let count = dy.count
-        /// `g[i] *= f′(x[i])`, and first `g[i] *= mask[i]` when there is a mask.
-        func scale(_ g: inout [Float], _ f: Activation, input: [Float], output: [Float], mask: [Float]?) {
-            pointers(input, output, mask ?? [], &g) { x0, y0, m0, g0 in
-                let m0 = mask == nil ? nil : m0
-                elementwise(count) { r in
-                    let o = r.lowerBound
-                    if let m0 { tcn_multiply(g0 + o, m0 + o, r.count) }
-                    f.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
-                }
-            }
-        }
         var dSum: [Float]
         var g: [Float]
-        var dMiddle: [Float]
         if channelsLastReLU, let branchGradient {
             // The branch feeds both the residual sum and the skip sum: the second stage's gradient is the sum's
             // plus the branch's, then through dropout and the ReLU (whose output `a` has the input's sign).
@@ -421,30 +427,23 @@ extension TemporalBlock {
             dSum = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
             g = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
             let mask = cache.masks[1]
-            pointers(dy, cache.output, cache.activated[1], mask ?? []) { d, y, a, m in
-                let m = mask == nil ? nil : m
-                dSum.withUnsafeMutableBufferPointer { sp in
-                    g.withUnsafeMutableBufferPointer { gp in
-                        guard let s0 = sp.baseAddress, let g0 = gp.baseAddress else { return }
-                        elementwise(count) { r in
-                            let o = r.lowerBound
-                            tcn_relu_block_gradient(d + o, y + o, a + o, m.map { $0 + o }, s0 + o, g0 + o, r.count)
-                        }
+            pointers(dy, cache.output, cache.activated[1], &dSum) { d, y, a, s0 in
+                pointers(mask ?? [], [], [], &g) { m, _, _, g0 in
+                    let m = mask == nil ? nil : m
+                    elementwise(count) { r in
+                        let o = r.lowerBound
+                        tcn_relu_block_gradient(d + o, y + o, a + o, m.map { $0 + o }, s0 + o, g0 + o, r.count)
                     }
                 }
             }
         } else {
             dSum = dy
-            scale(&dSum, finalActivation, input: cache.sum, output: cache.output, mask: nil)
+            scale(&dSum, by: finalActivation, input: cache.sum, output: cache.output, mask: nil)
             g = dSum
-            if let branchGradient {
-                pointers(branchGradient, [], [], &g) { b, _, _, g0 in
-                    elementwise(count) { r in tcn_add(g0 + r.lowerBound, b + r.lowerBound, r.count) }
-                }
-            }
-            scale(&g, activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
+            if let branchGradient { add(branchGradient, into: &g) }
+            scale(&g, by: activation, input: cache.preActivation[1], output: cache.activated[1], mask: cache.masks[1])
         }
-        dMiddle = conv2.channelsLastBackward(
+        var dMiddle = conv2.channelsLastBackward(
             g, input: cache.middle, weight: cache.weights[1], primitives: cache.primitives[1],
             prefix: prefix + "conv2.",
             gradients: &gradients, needInputGradient: true)
@@ -458,7 +457,9 @@ extension TemporalBlock {
                 }
             }
         } else {
-            scale(&dMiddle, activation, input: cache.preActivation[0], output: cache.activated[0], mask: cache.masks[0])
+            scale(
+                &dMiddle, by: activation, input: cache.preActivation[0], output: cache.activated[0],
+                mask: cache.masks[0])
         }
         var dx = conv1.channelsLastBackward(
             dMiddle, input: cache.input, weight: cache.weights[0], primitives: cache.primitives[0],
@@ -472,10 +473,7 @@ extension TemporalBlock {
             residual = dSum
         }
         guard needInputGradient else { return [] }
-        let n = dx.count
-        pointers(residual, [], [], &dx) { r0, _, _, d0 in
-            elementwise(n) { r in tcn_add(d0 + r.lowerBound, r0 + r.lowerBound, r.count) }
-        }
+        add(residual, into: &dx)
         return dx
     }
 }
@@ -495,27 +493,6 @@ private func pointers(
                     body(
                         ap.baseAddress ?? UnsafePointer(placeholder), bp.baseAddress ?? UnsafePointer(placeholder),
                         cp.baseAddress ?? UnsafePointer(placeholder), dp.baseAddress ?? placeholder)
-                }
-            }
-        }
-    }
-}
-
-/// `pointers` for four arrays read.
-private func pointers(
-    _ a: [Float], _ b: [Float], _ c: [Float], _ d: [Float],
-    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void
-) {
-    let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    defer { placeholder.deallocate() }
-    let empty = UnsafePointer(placeholder)
-    a.withUnsafeBufferPointer { ap in
-        b.withUnsafeBufferPointer { bp in
-            c.withUnsafeBufferPointer { cp in
-                d.withUnsafeBufferPointer { dp in
-                    body(
-                        ap.baseAddress ?? empty, bp.baseAddress ?? empty, cp.baseAddress ?? empty,
-                        dp.baseAddress ?? empty)
                 }
             }
         }
@@ -613,10 +590,7 @@ extension TCNModel {
                 skipInputs.append(nil)
                 skipWeights.append(nil)
             }
-            let sumCount = skipSum.count
-            pointers(term, [], [], &skipSum) { t, _, _, s0 in
-                elementwise(sumCount) { r in tcn_add(s0 + r.lowerBound, t + r.lowerBound, r.count) }
-            }
+            add(term, into: &skipSum)
         }
         var features: [Float]
         if bb.skipConnections {
@@ -624,10 +598,7 @@ extension TCNModel {
             // The sum is kept (copied on the write below) only when the final activation's derivative needs it.
             features = skipSum
             if !(keepCache && final.derivativeNeedsInput) { skipSum = [] }
-            let featureCount = features.count
-            pointers([], [], [], &features) { _, _, _, f0 in
-                elementwise(featureCount) { r in final.apply(inPlace: f0 + r.lowerBound, count: r.count) }
-            }
+            apply(final, to: &features)
         } else {
             features = refolded(h, batch: batch, time: time, channels: width, from: fold, to: 1)
         }
@@ -656,13 +627,7 @@ extension TCNModel {
             let final = bb.finalActivation ?? bb.activation
             var dSum = top
             let input = final.derivativeNeedsInput ? cache.skipSum : cache.features
-            let sumCount = dSum.count
-            pointers(input, cache.features, [], &dSum) { x0, y0, _, g0 in
-                elementwise(sumCount) { r in
-                    let o = r.lowerBound
-                    final.scale(gradient: g0 + o, input: x0 + o, output: y0 + o, count: r.count)
-                }
-            }
+            scale(&dSum, by: final, input: input, output: cache.features, mask: nil)
             for i in blocks.indices {
                 var d = dSum
                 if let projection = skipProjections[i], let primitives = cache.skipPrimitives[i],
@@ -698,9 +663,7 @@ extension TCNModel {
                 if dy == nil {
                     dy = d
                 } else {
-                    pointers(d, [], [], &dy!) { d0, _, _, y0 in
-                        elementwise(d.count) { r in tcn_add(y0 + r.lowerBound, d0 + r.lowerBound, r.count) }
-                    }
+                    add(d, into: &dy!)
                 }
             }
             g = blocks[i].channelsLastBackward(
